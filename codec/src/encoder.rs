@@ -1,0 +1,410 @@
+//! The encoder trait and its configuration.
+//!
+//! # The zero-delay contract
+//!
+//! A call encoder must hand back the encoded form of each input frame before
+//! [`VideoEncoder::encode`] returns — [`EncodeOutcome::Encoded`] — or say explicitly that it
+//! dropped that frame and why — [`EncodeOutcome::Dropped`]. Nothing is held back for later.
+//! libaom (realtime, lag 0) and openh264 keep this contract. An encoder that cannot (rav1e has a
+//! pipeline of at least four frames) reports its delay in [`EncoderInfo::frame_delay`], returns
+//! [`EncodeOutcome::Queued`] while its pipeline fills, and emits earlier frames from later calls
+//! and from [`VideoEncoder::flush`]; the registry never picks such an encoder for a call.
+//!
+//! # Live controls
+//!
+//! * Keyframe on demand: pass `force_keyframe = true` with the frame.
+//! * Bitrate and frame rate: [`VideoEncoder::set_rates`], no keyframe, effective on the next frame
+//!   (rav1e restarts at a keyframe, and only on large sustained changes; see its module).
+//!   A bitrate of 0 pauses the encoder: frames come back as [`DropReason::Paused`].
+//! * Resolution: just pass a frame of the new size (camera switch, rate-control ladder). The
+//!   encoder reconfigures itself and that frame comes out as a keyframe at the new size.
+//!
+//! Transient trouble (the encoder's rate control skipping a frame, a pause) is a drop, never an
+//! error: since 2022 libwebrtc switches to another encoder on any error returned from `Encode`.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::encoded::{CodecKind, EncodedFrame};
+use crate::error::{ConfigError, Error};
+use crate::frame::{Frame, MAX_DIMENSION};
+
+/// Lowest target bitrate any encoder accepts (bits/s).
+pub const MIN_BITRATE_BPS: u32 = 10_000;
+/// Highest target bitrate any encoder accepts (bits/s).
+pub const MAX_BITRATE_BPS: u32 = 100_000_000;
+/// Frame-rate bounds (frames/s).
+pub const FRAMERATE_RANGE: (f64, f64) = (1.0, 240.0);
+/// Largest thread count accepted.
+pub const MAX_THREADS: u32 = 64;
+
+/// What the camera or screen shows; tunes the encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ContentKind {
+    /// Camera video.
+    #[default]
+    Camera,
+    /// Screen sharing (sharp text, static areas).
+    Screen,
+}
+
+/// Encoder settings. Build with [`EncoderConfig::new`] and adjust fields; they are checked once,
+/// when the encoder is created ([`EncoderConfig::validate`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EncoderConfig {
+    /// Codec to produce.
+    pub codec: CodecKind,
+    /// Initial width (frames of other sizes are accepted later and trigger a keyframe).
+    pub width: u32,
+    /// Initial height.
+    pub height: u32,
+    /// Target bitrate, bits/s.
+    pub bitrate_bps: u32,
+    /// Frame rate the caller expects to deliver, frames/s.
+    pub framerate: f64,
+    /// Encoder threads; `None` chooses by resolution and [`EncoderConfig::cores`].
+    pub threads: Option<u32>,
+    /// CPU cores the encoder may use when choosing threads; `None` asks the OS.
+    pub cores: Option<u32>,
+    /// Largest frame size a live resize may reach without re-creating the backend
+    /// (libaom allocates for it up front). `None`: the larger of the initial size and 1920x1080.
+    pub max_size: Option<(u32, u32)>,
+    /// Content type.
+    pub content: ContentKind,
+    /// Let the encoder's own rate control skip frames when its buffer would overflow
+    /// (libwebrtc's `frame_drop_enabled`). Skipped frames are reported as
+    /// [`DropReason::RateControl`].
+    pub frame_dropping: bool,
+}
+
+impl EncoderConfig {
+    /// A camera configuration with defaults: encoder-side frame dropping on, threads chosen
+    /// automatically.
+    pub fn new(
+        codec: CodecKind,
+        width: u32,
+        height: u32,
+        bitrate_bps: u32,
+        framerate: f64,
+    ) -> Self {
+        Self {
+            codec,
+            width,
+            height,
+            bitrate_bps,
+            framerate,
+            threads: None,
+            cores: None,
+            max_size: None,
+            content: ContentKind::Camera,
+            frame_dropping: true,
+        }
+    }
+
+    /// Checks every field; the error names the field and its valid range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let dim = format!("1..={MAX_DIMENSION}");
+        if self.width == 0 || self.width > MAX_DIMENSION {
+            return Err(ConfigError::out_of_range("width", self.width, &dim));
+        }
+        if self.height == 0 || self.height > MAX_DIMENSION {
+            return Err(ConfigError::out_of_range("height", self.height, &dim));
+        }
+        if !(MIN_BITRATE_BPS..=MAX_BITRATE_BPS).contains(&self.bitrate_bps) {
+            return Err(ConfigError::out_of_range(
+                "bitrate_bps",
+                self.bitrate_bps,
+                format!("{MIN_BITRATE_BPS}..={MAX_BITRATE_BPS}"),
+            ));
+        }
+        check_framerate(self.framerate)?;
+        if let Some(t) = self.threads
+            && !(1..=MAX_THREADS).contains(&t)
+        {
+            return Err(ConfigError::out_of_range(
+                "threads",
+                t,
+                format!("1..={MAX_THREADS}"),
+            ));
+        }
+        if let Some(c) = self.cores
+            && !(1..=1024).contains(&c)
+        {
+            return Err(ConfigError::out_of_range("cores", c, "1..=1024"));
+        }
+        if let Some((mw, mh)) = self.max_size
+            && (mw == 0 || mh == 0 || mw > MAX_DIMENSION || mh > MAX_DIMENSION)
+        {
+            return Err(ConfigError::out_of_range(
+                "max_size",
+                format!("{mw}x{mh}"),
+                format!("each side 1..={MAX_DIMENSION}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The cores to plan threads for.
+    pub fn effective_cores(&self) -> u32 {
+        self.cores.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get() as u32)
+                .unwrap_or(1)
+        })
+    }
+
+    /// Threads for a frame of `width`x`height`: the explicit setting, or a policy by resolution
+    /// and cores (more threads only pay off on bigger frames).
+    pub fn threads_for(&self, width: u32, height: u32) -> u32 {
+        if let Some(t) = self.threads {
+            return t;
+        }
+        let cores = self.effective_cores();
+        let px = width as u64 * height as u64;
+        let wanted = if px > 1280 * 720 {
+            8
+        } else if px >= 640 * 360 {
+            4
+        } else if px >= 320 * 180 {
+            2
+        } else {
+            1
+        };
+        wanted.min(cores).max(1)
+    }
+}
+
+pub(crate) fn check_framerate(fps: f64) -> Result<(), ConfigError> {
+    if !fps.is_finite() || fps < FRAMERATE_RANGE.0 || fps > FRAMERATE_RANGE.1 {
+        return Err(ConfigError::out_of_range(
+            "framerate",
+            fps,
+            format!("{}..={}", FRAMERATE_RANGE.0, FRAMERATE_RANGE.1),
+        ));
+    }
+    Ok(())
+}
+
+/// New rates from the bandwidth estimator (libwebrtc `SetRates`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    /// Target bitrate, bits/s. 0 pauses the encoder.
+    pub bitrate_bps: u32,
+    /// Expected frame rate, frames/s.
+    pub framerate: f64,
+}
+
+impl Rates {
+    /// Checks the values (0 bps is valid: pause).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.bitrate_bps != 0 && !(MIN_BITRATE_BPS..=MAX_BITRATE_BPS).contains(&self.bitrate_bps)
+        {
+            return Err(ConfigError::out_of_range(
+                "bitrate_bps",
+                self.bitrate_bps,
+                format!("0 (pause) or {MIN_BITRATE_BPS}..={MAX_BITRATE_BPS}"),
+            ));
+        }
+        check_framerate(self.framerate)
+    }
+}
+
+/// Why a frame produced no output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// The encoder's rate control skipped it to keep its buffer from overflowing.
+    RateControl,
+    /// The encoder is paused (target bitrate 0).
+    Paused,
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DropReason::RateControl => "rate control",
+            DropReason::Paused => "paused",
+        })
+    }
+}
+
+/// The result of one [`VideoEncoder::encode`] call.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EncodeOutcome {
+    /// The encoded frame. For zero-delay encoders it is the frame just passed in; for delayed
+    /// encoders (frame delay > 0) it is the oldest pending one (compare timestamps).
+    Encoded(EncodedFrame),
+    /// The frame was dropped, for the reason given.
+    Dropped(DropReason),
+    /// Only from encoders with a frame delay: the frame was accepted and will come out of a later
+    /// call or of [`VideoEncoder::flush`].
+    Queued,
+}
+
+/// How an encoder handles a bitrate change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LiveBitrate {
+    /// Applied on the next frame, no keyframe.
+    Immediate,
+    /// Applied by restarting at a keyframe, and only on large sustained changes.
+    RestartOnLargeChange,
+}
+
+/// Static facts about an encoder, cheap to get and valid before the first frame
+/// (libwebrtc `GetEncoderInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncoderInfo {
+    /// Implementation name, e.g. `libaom`.
+    pub implementation: &'static str,
+    /// Codec produced.
+    pub codec: CodecKind,
+    /// True only for hardware encoders (libwebrtc's default is *true*; software must say false).
+    pub is_hardware_accelerated: bool,
+    /// Frames of delay between input and output (0 = zero-delay contract).
+    pub frame_delay: u32,
+    /// True when the encoder's own rate control can be trusted to hit its target, so the
+    /// caller's bitrate adjuster may leave it alone.
+    pub has_trusted_rate_controller: bool,
+    /// How bitrate changes are applied.
+    pub live_bitrate: LiveBitrate,
+    /// Quality-scaler thresholds (low, high) in the codec's QP domain: average QP above `high`
+    /// suggests a lower resolution, below `low` a higher one.
+    pub qp_thresholds: (u32, u32),
+    /// Width and height must be multiples of this.
+    pub resolution_alignment: u32,
+}
+
+/// A video encoder. See the module docs for the contract.
+pub trait VideoEncoder: Send {
+    /// Static facts; valid before the first frame.
+    fn info(&self) -> EncoderInfo;
+
+    /// Encodes one frame, a keyframe when `force_keyframe` is set (or when the frame size
+    /// changed).
+    fn encode(&mut self, frame: &Frame, force_keyframe: bool) -> Result<EncodeOutcome, Error>;
+
+    /// Applies new rates (bitrate 0 pauses). Invalid values are a [`ConfigError`].
+    fn set_rates(&mut self, rates: Rates) -> Result<(), Error>;
+
+    /// Delayed encoders only: frames that became ready during the last `encode` call beyond the
+    /// one it returned (after an internal restart several come out at once). Callers of delayed
+    /// encoders drain this after every `encode`; zero-delay encoders never have any.
+    fn take_ready(&mut self) -> Vec<EncodedFrame> {
+        Vec::new()
+    }
+
+    /// Emits every frame still held (only delayed encoders hold any). The encoder can be used
+    /// again afterwards; its next frame is a keyframe.
+    fn flush(&mut self) -> Result<Vec<EncodedFrame>, Error>;
+}
+
+impl fmt::Debug for dyn VideoEncoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let info = self.info();
+        f.debug_struct("VideoEncoder")
+            .field("implementation", &info.implementation)
+            .field("codec", &info.codec)
+            .finish()
+    }
+}
+
+/// Bookkeeping every backend needs: current rates, pause state and timing.
+#[derive(Debug, Clone)]
+pub(crate) struct RateState {
+    pub bitrate_bps: u32,
+    pub framerate: f64,
+}
+
+impl RateState {
+    pub fn paused(&self) -> bool {
+        self.bitrate_bps == 0
+    }
+}
+
+/// Measures the wall time of one backend call.
+pub(crate) fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let t0 = std::time::Instant::now();
+    let r = f();
+    (r, t0.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_the_field_and_range() {
+        let mut c = EncoderConfig::new(CodecKind::Av1, 640, 360, 500_000, 30.0);
+        assert!(c.validate().is_ok());
+        c.bitrate_bps = 5;
+        match c.validate().unwrap_err() {
+            ConfigError::OutOfRange { field, valid, .. } => {
+                assert_eq!(field, "bitrate_bps");
+                assert!(valid.contains("10000"));
+            }
+            e => panic!("unexpected {e:?}"),
+        }
+        c.bitrate_bps = 500_000;
+        c.framerate = 0.0;
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::OutOfRange {
+                field: "framerate",
+                ..
+            })
+        ));
+        c.framerate = f64::NAN;
+        assert!(c.validate().is_err());
+        c.framerate = 30.0;
+        c.width = 0;
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::OutOfRange { field: "width", .. })
+        ));
+        c.width = 640;
+        c.threads = Some(0);
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::OutOfRange {
+                field: "threads",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn thread_policy_follows_resolution_and_cores() {
+        let mut c = EncoderConfig::new(CodecKind::Av1, 1280, 720, 1_000_000, 30.0);
+        c.cores = Some(2);
+        assert_eq!(c.threads_for(1280, 720), 2);
+        assert_eq!(c.threads_for(160, 90), 1);
+        c.cores = Some(16);
+        assert_eq!(c.threads_for(1920, 1080), 8);
+        assert_eq!(c.threads_for(640, 360), 4);
+        c.threads = Some(3);
+        assert_eq!(c.threads_for(160, 90), 3);
+    }
+
+    #[test]
+    fn rates_accept_pause() {
+        assert!(
+            Rates {
+                bitrate_bps: 0,
+                framerate: 30.0
+            }
+            .validate()
+            .is_ok()
+        );
+        assert!(
+            Rates {
+                bitrate_bps: 9,
+                framerate: 30.0
+            }
+            .validate()
+            .is_err()
+        );
+    }
+}

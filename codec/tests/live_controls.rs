@@ -1,0 +1,301 @@
+//! Live encoder controls: keyframe on demand, bitrate changes without keyframes, resolution
+//! changes mid-stream, pause, and the zero-delay contract.
+
+mod common;
+
+use common::*;
+use rtvc_codec::synthetic::SyntheticScene;
+use rtvc_codec::{CodecKind, DropReason, EncodeOutcome, EncoderConfig, Packet, Rates};
+
+const ZERO_DELAY: [(&str, CodecKind); 2] =
+    [("libaom", CodecKind::Av1), ("openh264", CodecKind::H264)];
+
+#[test]
+fn zero_delay_n_in_n_out_without_flush() {
+    for (name, codec) in ZERO_DELAY {
+        let mut enc = encoder(name, codec, 320, 180, 500_000);
+        assert_eq!(enc.info().frame_delay, 0);
+        let mut dec = decoder(codec);
+        let scene = SyntheticScene::new(320, 180, 30.0).unwrap();
+        for n in 0..40 {
+            let f = scene.frame(n);
+            let EncodeOutcome::Encoded(out) = enc.encode(&f, false).unwrap() else {
+                panic!("{name}: frame {n} did not come out of encode()");
+            };
+            assert_eq!(
+                out.timestamp_us,
+                f.timestamp_us(),
+                "{name}: output is this frame"
+            );
+            assert!(enc.take_ready().is_empty());
+            let pic = dec
+                .decode(&Packet::from(&out))
+                .unwrap()
+                .expect("decoder returns the frame");
+            assert_eq!(pic.timestamp_us(), f.timestamp_us());
+        }
+        assert!(enc.flush().unwrap().is_empty(), "{name}: nothing held back");
+        assert!(dec.flush().unwrap().is_empty(), "decoder held nothing back");
+    }
+}
+
+#[test]
+fn keyframe_on_demand_is_decodable_from_scratch() {
+    for (name, codec) in [
+        ("libaom", CodecKind::Av1),
+        ("openh264", CodecKind::H264),
+        ("rav1e", CodecKind::Av1),
+    ] {
+        let mut enc = encoder(name, codec, 160, 96, 300_000);
+        let (packets, sources) = encode_scene(enc.as_mut(), 160, 96, 16, &[9]);
+        let keys: Vec<usize> = packets
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.keyframe)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(
+            keys,
+            [0, 9],
+            "{name}: keyframes exactly at 0 and the requested frame"
+        );
+        // A receiver joining at the forced keyframe decodes everything from there.
+        let mut dec = decoder(codec);
+        let (decoded, psnr) = decode_all(dec.as_mut(), &packets[9..], &sources);
+        assert_eq!(decoded.len(), 7);
+        assert!(psnr.psnr_y().unwrap() > 30.0, "{name}: {:?}", psnr.psnr_y());
+        // Joining at an inter frame is refused until the keyframe.
+        let mut late = decoder(codec);
+        let err = late.decode(&Packet::from(&packets[5])).unwrap_err();
+        assert_eq!(
+            err.action(),
+            rtvc_codec::RecoveryAction::RequestKeyframe,
+            "{name}: {err}"
+        );
+    }
+}
+
+fn mean_size(p: &[rtvc_codec::EncodedFrame]) -> f64 {
+    p.iter().map(|f| f.data.len() as f64).sum::<f64>() / p.len() as f64
+}
+
+#[test]
+fn live_bitrate_change_without_keyframe() {
+    for (name, codec) in ZERO_DELAY {
+        let mut enc = encoder(name, codec, 320, 180, 1_200_000);
+        let scene = SyntheticScene::new(320, 180, 30.0).unwrap();
+        let mut out = Vec::new();
+        for n in 0..150 {
+            if n == 60 {
+                enc.set_rates(Rates {
+                    bitrate_bps: 200_000,
+                    framerate: 30.0,
+                })
+                .unwrap();
+            }
+            if n == 110 {
+                enc.set_rates(Rates {
+                    bitrate_bps: 1_200_000,
+                    framerate: 30.0,
+                })
+                .unwrap();
+            }
+            match enc.encode(&scene.frame(n), false).unwrap() {
+                EncodeOutcome::Encoded(e) => out.push((n, e)),
+                EncodeOutcome::Dropped(DropReason::RateControl) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        let keys = out.iter().filter(|(_, e)| e.keyframe).count();
+        assert_eq!(keys, 1, "{name}: only the first frame is a keyframe");
+        let phase = |a: u64, b: u64| {
+            let v: Vec<_> = out
+                .iter()
+                .filter(|(n, _)| (a..b).contains(n))
+                .map(|(_, e)| e.clone())
+                .collect();
+            mean_size(&v) * (v.len() as f64) / ((b - a) as f64)
+        };
+        let (high, low, high2) = (phase(30, 60), phase(80, 110), phase(130, 150));
+        println!("{name}: bytes/frame {high:.0} -> {low:.0} -> {high2:.0}");
+        assert!(
+            low < 0.6 * high,
+            "{name}: lowering the rate lowers the output ({high:.0} -> {low:.0})"
+        );
+        assert!(
+            high2 > 1.5 * low,
+            "{name}: raising it again raises the output ({low:.0} -> {high2:.0})"
+        );
+    }
+}
+
+#[test]
+fn resolution_change_mid_stream() {
+    for (name, codec) in [
+        ("libaom", CodecKind::Av1),
+        ("openh264", CodecKind::H264),
+        ("rav1e", CodecKind::Av1),
+    ] {
+        let mut cfg = EncoderConfig::new(codec, 320, 180, 500_000, 30.0);
+        cfg.threads = Some(2);
+        cfg.frame_dropping = false;
+        // libaom allocates for up to 480x270; the last step goes beyond and re-creates it.
+        cfg.max_size = Some((480, 270));
+        let mut enc = registry().create_encoder_named(name, &cfg).unwrap();
+        let mut dec = decoder(codec);
+        let sizes = [(320, 180), (480, 270), (160, 90), (640, 360)];
+        let mut packets = Vec::new();
+        let mut n = 0;
+        for &(w, h) in &sizes {
+            let scene = SyntheticScene::new(w, h, 30.0).unwrap();
+            for _ in 0..6 {
+                let f = scene.frame(n);
+                if let EncodeOutcome::Encoded(e) = enc.encode(&f, false).unwrap() {
+                    packets.push(e);
+                }
+                packets.extend(enc.take_ready());
+                n += 1;
+            }
+        }
+        packets.extend(enc.flush().unwrap());
+        assert_eq!(packets.len(), 24, "{name}");
+        for (i, p) in packets.iter().enumerate() {
+            let (w, h) = sizes[i / 6];
+            assert_eq!((p.width, p.height), (w, h), "{name}: packet {i}");
+            assert_eq!(
+                p.keyframe,
+                i % 6 == 0,
+                "{name}: packet {i} keyframe exactly at each size change"
+            );
+            let pic = dec.decode(&Packet::from(p)).unwrap().unwrap();
+            assert_eq!(
+                (pic.width(), pic.height()),
+                (w, h),
+                "{name}: decoded size of packet {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pause_and_resume() {
+    for (name, codec) in ZERO_DELAY {
+        let mut enc = encoder(name, codec, 160, 90, 300_000);
+        let scene = SyntheticScene::new(160, 90, 30.0).unwrap();
+        assert!(matches!(
+            enc.encode(&scene.frame(0), false).unwrap(),
+            EncodeOutcome::Encoded(_)
+        ));
+        enc.set_rates(Rates {
+            bitrate_bps: 0,
+            framerate: 30.0,
+        })
+        .unwrap();
+        assert_eq!(
+            enc.encode(&scene.frame(1), false).unwrap(),
+            EncodeOutcome::Dropped(DropReason::Paused)
+        );
+        enc.set_rates(Rates {
+            bitrate_bps: 300_000,
+            framerate: 30.0,
+        })
+        .unwrap();
+        assert!(
+            matches!(
+                enc.encode(&scene.frame(2), false).unwrap(),
+                EncodeOutcome::Encoded(_)
+            ),
+            "{name}"
+        );
+        assert!(
+            enc.set_rates(Rates {
+                bitrate_bps: 5,
+                framerate: 30.0
+            })
+            .is_err()
+        );
+        assert!(
+            enc.set_rates(Rates {
+                bitrate_bps: 300_000,
+                framerate: f64::INFINITY
+            })
+            .is_err()
+        );
+    }
+}
+
+#[test]
+fn rav1e_restarts_only_on_large_sustained_changes() {
+    let mut enc = encoder("rav1e", CodecKind::Av1, 160, 90, 400_000);
+    assert_eq!(enc.info().frame_delay, 4);
+    let scene = SyntheticScene::new(160, 90, 30.0).unwrap();
+    let mut out = Vec::new();
+    for n in 0..90 {
+        if n == 10 {
+            // Small change: applied at the next keyframe, no restart.
+            enc.set_rates(Rates {
+                bitrate_bps: 350_000,
+                framerate: 30.0,
+            })
+            .unwrap();
+        }
+        if n == 30 {
+            // Large change, held for > 1 s: one restart (a keyframe) about 30 frames later.
+            enc.set_rates(Rates {
+                bitrate_bps: 100_000,
+                framerate: 30.0,
+            })
+            .unwrap();
+        }
+        match enc.encode(&scene.frame(n), false).unwrap() {
+            EncodeOutcome::Encoded(e) => out.push(e),
+            EncodeOutcome::Queued => {}
+            other => panic!("{other:?}"),
+        }
+        out.extend(enc.take_ready());
+    }
+    out.extend(enc.flush().unwrap());
+    assert_eq!(out.len(), 90, "no frame lost across the restart");
+    let keys: Vec<i64> = out
+        .iter()
+        .filter(|e| e.keyframe)
+        .map(|e| e.timestamp_us)
+        .collect();
+    assert_eq!(keys.len(), 2, "start + one restart: {keys:?}");
+    let restart_frame = (keys[1] as f64 * 30.0 / 1e6).round() as i64;
+    assert!(
+        (59..=62).contains(&restart_frame),
+        "restart after ~1 s at the new rate: frame {restart_frame}"
+    );
+    // Timestamps come out in order.
+    assert!(
+        out.windows(2)
+            .all(|w| w[0].timestamp_us < w[1].timestamp_us)
+    );
+}
+
+#[test]
+fn encoder_frame_dropping_is_reported() {
+    // 640x360 detailed content at 60 kbps: the encoders' rate control must skip frames, and
+    // every skipped frame is reported as a drop, never silently lost.
+    for (name, codec) in ZERO_DELAY {
+        let mut cfg = EncoderConfig::new(codec, 640, 360, 60_000, 30.0);
+        cfg.threads = Some(2);
+        let mut enc = registry().create_encoder_named(name, &cfg).unwrap();
+        let scene = SyntheticScene::new(640, 360, 30.0).unwrap();
+        let (mut encoded, mut dropped) = (0, 0);
+        for n in 0..60 {
+            match enc.encode(&scene.frame(n), false).unwrap() {
+                EncodeOutcome::Encoded(_) => encoded += 1,
+                EncodeOutcome::Dropped(DropReason::RateControl) => dropped += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        println!("{name}: {encoded} encoded, {dropped} dropped");
+        assert_eq!(encoded + dropped, 60);
+        assert!(
+            dropped > 0,
+            "{name}: expected rate-control drops at 60 kbps"
+        );
+    }
+}
