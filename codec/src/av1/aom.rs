@@ -6,7 +6,7 @@
 //! | setting | value |
 //! |---|---|
 //! | usage | `AOM_USAGE_REALTIME`, one pass, `g_lag_in_frames = 0` (zero delay) |
-//! | rate control | CBR; undershoot/overshoot 50/50 %; buffer 600/600/1000 ms; qindex 10..56 (0..63 scale); max intra bitrate 300 % |
+//! | rate control | CBR; undershoot/overshoot 50/50 %; buffer 600/600/1000 ms; qindex 10..56 (0..63 scale); keyframe size cap only when [`EncoderConfig::max_keyframe_pct`] asks (libwebrtc: 300 %) |
 //! | keyframes | only on request (`kf_mode` disabled, `AOM_EFLAG_FORCE_KF`) |
 //! | tools | aq-mode 3 (cyclic refresh), CDEF on, no TPL, no delta-q, no order hints |
 //! | speed | 10 from 640x360 up; 9 below that; 8 at 320x180 and smaller |
@@ -221,14 +221,13 @@ impl AomEncoder {
             0
         };
         let screen = self.config.content == ContentKind::Screen;
-        let settings: [(aom::aome_enc_control_id, c_int); 12] = [
+        let settings: [(aom::aome_enc_control_id, c_int); 11] = [
             (aom::AOME_SET_CPUUSED, speed_for(w, h)),
             (aom::AV1E_SET_AQ_MODE, 3),
             (aom::AV1E_SET_ENABLE_CDEF, 1),
             (aom::AV1E_SET_ENABLE_TPL_MODEL, 0),
             (aom::AV1E_SET_DELTAQ_MODE, 0),
             (aom::AV1E_SET_ENABLE_ORDER_HINT, 0),
-            (aom::AOME_SET_MAX_INTRA_BITRATE_PCT, 300),
             (aom::AV1E_SET_ROW_MT, 1),
             (aom::AV1E_SET_TILE_COLUMNS, tile_cols_log2 as c_int),
             (aom::AV1E_SET_NOISE_SENSITIVITY, 0),
@@ -244,6 +243,9 @@ impl AomEncoder {
         ];
         for (id, v) in settings {
             self.control(id, v)?;
+        }
+        if let Some(pct) = self.config.max_keyframe_pct {
+            self.control(aom::AOME_SET_MAX_INTRA_BITRATE_PCT, pct as c_int)?;
         }
         self.color = None;
         Ok(())

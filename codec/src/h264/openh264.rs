@@ -45,7 +45,9 @@ use crate::encoder::{
 };
 use crate::error::{ConfigError, Error};
 use crate::frame::{ColorSpace, Frame, FramePool, Matrix, Range};
-use crate::h264::bitstream::{nal_type, nal_units, parse_sps};
+use crate::h264::bitstream::{
+    NAL_IDR_SLICE, NAL_PPS, NAL_SLICE, NAL_SPS, nal_type, nal_units, parse_pps, parse_sps,
+};
 
 const ENC_NAME: &str = "openh264";
 const DEC_NAME: &str = "openh264";
@@ -53,7 +55,7 @@ const DEC_NAME: &str = "openh264";
 const QP_RANGE: (c_int, c_int) = (12, 42);
 
 fn check_even(width: u32, height: u32) -> Result<(), ConfigError> {
-    if width % 2 != 0 || height % 2 != 0 {
+    if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
         return Err(ConfigError::Unsupported {
             field: "size",
             value: format!("{width}x{height}"),
@@ -456,6 +458,14 @@ pub struct OpenH264Decoder {
     config: DecoderConfig,
     pool: FramePool,
     need_keyframe: bool,
+    /// Latest SPS/PPS NAL units by (type, id), replayed after a reset: many streams send them
+    /// only once, at the start.
+    param_sets: std::collections::BTreeMap<(u8, u32), Vec<u8>>,
+    /// The instance was reset; the cached parameter sets must go in before the next IDR.
+    replay_param_sets: bool,
+    /// Profile of the latest SPS: Baseline streams (66) never reorder, so a complete access unit
+    /// that yields no picture was damaged.
+    baseline: bool,
 }
 
 // SAFETY: the openh264 decoder instance has no thread affinity and is only used through
@@ -491,6 +501,9 @@ impl OpenH264Decoder {
             config: config.clone(),
             pool: FramePool::new(4),
             need_keyframe: true,
+            param_sets: Default::default(),
+            replay_param_sets: false,
+            baseline: true,
         };
         d.init()?;
         Ok(d)
@@ -514,10 +527,15 @@ impl OpenH264Decoder {
 
     fn init(&mut self) -> Result<(), DecodeError> {
         let v = self.vtbl();
-        let mut param = sys::SDecodingParam::default();
-        param.uiTargetDqLayer = u8::MAX;
-        param.eEcActiveIdc = sys::ERROR_CON_DISABLE;
-        param.sVideoProperty.eVideoBsType = sys::VIDEO_BITSTREAM_AVC;
+        let param = sys::SDecodingParam {
+            uiTargetDqLayer: u8::MAX,
+            eEcActiveIdc: sys::ERROR_CON_DISABLE,
+            sVideoProperty: sys::SVideoProperty {
+                size: std::mem::size_of::<sys::SVideoProperty>() as u32,
+                eVideoBsType: sys::VIDEO_BITSTREAM_AVC,
+            },
+            ..Default::default()
+        };
         self.set_option(
             sys::DECODER_OPTION_TRACE_LEVEL,
             sys::WELS_LOG_QUIET as c_int,
@@ -547,8 +565,15 @@ impl OpenH264Decoder {
         }
     }
 
+    /// After an error: a fresh openh264 instance (so no half-decoded state leaks into the next
+    /// picture), waiting for an IDR, with the known parameter sets to be replayed before it.
     fn fail(&mut self, e: DecodeError) -> DecodeError {
+        self.uninit();
+        if let Err(init_err) = self.init() {
+            return init_err;
+        }
         self.need_keyframe = true;
+        self.replay_param_sets = true;
         e
     }
 
@@ -597,14 +622,21 @@ impl OpenH264Decoder {
         Ok(Some(frame))
     }
 
-    fn check_access_unit(&mut self, data: &[u8]) -> Result<(), DecodeError> {
+    /// Looks at the access unit before openh264 does: records parameter sets, refuses oversized
+    /// streams, and gates inter frames while waiting for an IDR. Returns whether it holds slices.
+    fn check_access_unit(&mut self, data: &[u8]) -> Result<bool, DecodeError> {
         let mut has_idr = false;
+        let mut has_slice = false;
         let mut any = false;
         for nal in nal_units(data) {
             any = true;
             match nal_type(nal) {
-                Some(5) => has_idr = true,
-                Some(7) => {
+                Some(NAL_IDR_SLICE) => {
+                    has_idr = true;
+                    has_slice = true;
+                }
+                Some(NAL_SLICE..=4) => has_slice = true,
+                Some(NAL_SPS) => {
                     if let Ok(sps) = parse_sps(nal) {
                         let px = u64::from(sps.width()) * u64::from(sps.height());
                         if px > self.config.max_pixels {
@@ -618,6 +650,13 @@ impl OpenH264Decoder {
                                 ),
                             });
                         }
+                        self.baseline = sps.profile_idc == 66;
+                        self.param_sets.insert((NAL_SPS, sps.sps_id), nal.to_vec());
+                    }
+                }
+                Some(NAL_PPS) => {
+                    if let Ok(pps) = parse_pps(nal) {
+                        self.param_sets.insert((NAL_PPS, pps.pps_id), nal.to_vec());
                     }
                 }
                 _ => {}
@@ -631,10 +670,29 @@ impl OpenH264Decoder {
         }
         if has_idr {
             self.need_keyframe = false;
-        } else if self.need_keyframe {
+        } else if self.need_keyframe && has_slice {
             return Err(DecodeError::MissingReference { backend: DEC_NAME });
         }
-        Ok(())
+        Ok(has_slice)
+    }
+
+    fn decode_bytes(
+        &mut self,
+        data: &[u8],
+        info: &mut sys::SBufferInfo,
+        dst: &mut [*mut c_uchar; 3],
+    ) -> Result<sys::DECODING_STATE, DecodeError> {
+        let len = c_int::try_from(data.len()).map_err(|_| DecodeError::Corrupt {
+            backend: DEC_NAME,
+            detail: "packet larger than 2 GiB".into(),
+        })?;
+        let f = self
+            .vtbl()
+            .DecodeFrameNoDelay
+            .ok_or_else(|| backend("vtable"))?;
+        // SAFETY: live instance; data/len describe bytes openh264 only reads; dst and info are
+        // valid output locations.
+        Ok(unsafe { f(self.dec, data.as_ptr(), len, dst.as_mut_ptr(), info) })
     }
 }
 
@@ -656,33 +714,32 @@ impl VideoDecoder for OpenH264Decoder {
     }
 
     fn decode(&mut self, packet: &Packet) -> Result<Option<Frame>, DecodeError> {
-        if let Err(e) = self.check_access_unit(&packet.data) {
-            return Err(match e {
-                DecodeError::MissingReference { .. } => e,
-                e => self.fail(e),
-            });
-        }
-        let len = c_int::try_from(packet.data.len()).map_err(|_| DecodeError::Corrupt {
-            backend: DEC_NAME,
-            detail: "packet larger than 2 GiB".into(),
-        })?;
-        let f = self
-            .vtbl()
-            .DecodeFrameNoDelay
-            .ok_or_else(|| backend("vtable"))?;
+        let has_slice = match self.check_access_unit(&packet.data) {
+            Ok(s) => s,
+            Err(e @ DecodeError::MissingReference { .. }) => return Err(e),
+            Err(e) => return Err(self.fail(e)),
+        };
         let mut dst: [*mut c_uchar; 3] = [ptr::null_mut(); 3];
-        let mut info = sys::SBufferInfo::default();
-        info.uiInBsTimeStamp = packet.timestamp_us as u64;
-        // SAFETY: live instance; src/len describe the packet bytes, which openh264 only reads;
-        // dst and info are valid output locations.
-        let state = unsafe {
-            f(
-                self.dec,
-                packet.data.as_ptr(),
-                len,
-                dst.as_mut_ptr(),
-                &mut info,
-            )
+        let mut info = sys::SBufferInfo {
+            uiInBsTimeStamp: packet.timestamp_us as u64,
+            ..Default::default()
+        };
+        let state = if self.replay_param_sets && has_slice {
+            // Parameter sets first (they produce no picture), then the access unit.
+            let mut ps = Vec::new();
+            for nal in self.param_sets.values() {
+                ps.extend_from_slice(&[0, 0, 0, 1]);
+                ps.extend_from_slice(nal);
+            }
+            self.replay_param_sets = false;
+            let mut ps_info = sys::SBufferInfo::default();
+            let mut ps_dst: [*mut c_uchar; 3] = [ptr::null_mut(); 3];
+            if !ps.is_empty() {
+                self.decode_bytes(&ps, &mut ps_info, &mut ps_dst)?;
+            }
+            self.decode_bytes(&packet.data, &mut info, &mut dst)?
+        } else {
+            self.decode_bytes(&packet.data, &mut info, &mut dst)?
         };
         if state & sys::dsOutOfMemory != 0 {
             return Err(self.fail(backend("out of memory")));
@@ -696,7 +753,16 @@ impl VideoDecoder for OpenH264Decoder {
                 detail: format!("decoding state {state:#x}"),
             }));
         }
-        self.copy_out(&dst, &info, packet)
+        let frame = self.copy_out(&dst, &info, packet)?;
+        if frame.is_none() && has_slice && self.baseline {
+            // A complete Baseline access unit always yields its picture: openh264 gave up on it
+            // without saying so (e.g. a truncated slice).
+            return Err(self.fail(DecodeError::Corrupt {
+                backend: DEC_NAME,
+                detail: "slice data ended early; no picture".into(),
+            }));
+        }
+        Ok(frame)
     }
 
     fn flush(&mut self) -> Result<Vec<Frame>, DecodeError> {
@@ -737,5 +803,8 @@ impl VideoDecoder for OpenH264Decoder {
         // If re-initialising fails the next decode reports openh264's error.
         let _ = self.init();
         self.need_keyframe = true;
+        self.param_sets.clear();
+        self.replay_param_sets = false;
+        self.baseline = true;
     }
 }
