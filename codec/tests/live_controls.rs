@@ -299,3 +299,51 @@ fn encoder_frame_dropping_is_reported() {
         );
     }
 }
+
+#[test]
+fn payloads_follow_webrtc_framing() {
+    use rtvc_codec::av1::obu::{inspect_temporal_unit, leading_temporal_delimiter_len};
+    use rtvc_codec::h264::bitstream::{nal_type, nal_units, parse_sps};
+    // AV1: no temporal delimiter; a sequence header exactly on keyframes.
+    for name in ["libaom", "rav1e"] {
+        let mut enc = encoder(name, CodecKind::Av1, 160, 96, 300_000);
+        let (packets, _) = encode_scene(enc.as_mut(), 160, 96, 12, &[6]);
+        for p in &packets {
+            assert_eq!(
+                leading_temporal_delimiter_len(&p.data),
+                0,
+                "{name}: TD stripped"
+            );
+            let tu = inspect_temporal_unit(&p.data).unwrap();
+            assert_eq!(
+                tu.has_sequence_header, p.keyframe,
+                "{name}: sequence header iff keyframe"
+            );
+            assert_eq!(tu.is_random_access_point(), p.keyframe);
+            assert!(p.qp.is_some_and(|q| q <= 255));
+        }
+    }
+    // H.264: Annex B, SPS + PPS before every IDR, Constrained Baseline.
+    let mut enc = encoder("openh264", CodecKind::H264, 160, 96, 300_000);
+    let (packets, _) = encode_scene(enc.as_mut(), 160, 96, 12, &[6]);
+    for p in &packets {
+        assert!(p.data.starts_with(&[0, 0, 0, 1]) || p.data.starts_with(&[0, 0, 1]));
+        let types: Vec<u8> = nal_units(&p.data).filter_map(nal_type).collect();
+        if p.keyframe {
+            assert_eq!(&types[..3], &[7, 8, 5], "SPS, PPS, IDR: {types:?}");
+            let sps = parse_sps(nal_units(&p.data).next().unwrap()).unwrap();
+            assert_eq!(sps.profile_name(), "Constrained Baseline");
+            assert_eq!((sps.width(), sps.height()), (160, 96));
+        } else {
+            assert!(
+                types.iter().all(|&t| t == 1),
+                "P-frames only carry non-IDR slices: {types:?}"
+            );
+        }
+        assert!(
+            p.qp.is_some_and(|q| (12..=42).contains(&q)),
+            "qp {:?}",
+            p.qp
+        );
+    }
+}

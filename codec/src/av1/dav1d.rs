@@ -226,3 +226,35 @@ impl VideoDecoder for Dav1dDecoder {
         self.need_keyframe = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoder::{EncodeOutcome, EncoderConfig, VideoEncoder};
+    use crate::synthetic::SyntheticScene;
+
+    #[test]
+    fn steady_state_decoding_reuses_frame_buffers() {
+        let mut enc = crate::av1::aom::AomEncoder::new(&EncoderConfig::new(
+            CodecKind::Av1,
+            160,
+            90,
+            200_000,
+            30.0,
+        ))
+        .unwrap();
+        let mut dec = Dav1dDecoder::new(&DecoderConfig::default()).unwrap();
+        let scene = SyntheticScene::new(160, 90, 30.0).unwrap();
+        for n in 0..40 {
+            if let EncodeOutcome::Encoded(e) = enc.encode(&scene.frame(n), false).unwrap() {
+                let f = dec.decode(&Packet::from(&e)).unwrap().unwrap();
+                drop(f);
+            }
+        }
+        assert_eq!(
+            dec.pool.allocations(),
+            1,
+            "one buffer, reused for every frame"
+        );
+    }
+}

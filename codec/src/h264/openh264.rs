@@ -808,3 +808,44 @@ impl VideoDecoder for OpenH264Decoder {
         self.baseline = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::SyntheticScene;
+
+    #[test]
+    fn steady_state_decoding_reuses_frame_buffers() {
+        let mut cfg = EncoderConfig::new(CodecKind::H264, 160, 90, 200_000, 30.0);
+        cfg.frame_dropping = false;
+        let mut enc = OpenH264Encoder::new(&cfg).unwrap();
+        let mut dec = OpenH264Decoder::new(&DecoderConfig::default()).unwrap();
+        let scene = SyntheticScene::new(160, 90, 30.0).unwrap();
+        for n in 0..40 {
+            let EncodeOutcome::Encoded(e) = enc.encode(&scene.frame(n), false).unwrap() else {
+                panic!("frame {n} not encoded");
+            };
+            let f = dec.decode(&Packet::from(&e)).unwrap().unwrap();
+            drop(f);
+        }
+        assert_eq!(
+            dec.pool.allocations(),
+            1,
+            "one buffer, reused for every frame"
+        );
+    }
+
+    #[test]
+    fn odd_sizes_are_refused_with_the_reason() {
+        let cfg = EncoderConfig::new(CodecKind::H264, 161, 90, 200_000, 30.0);
+        match OpenH264Encoder::new(&cfg) {
+            Err(Error::Config(ConfigError::Unsupported { field: "size", .. })) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        let mut ok =
+            OpenH264Encoder::new(&EncoderConfig::new(CodecKind::H264, 160, 90, 200_000, 30.0))
+                .unwrap();
+        let odd = Frame::new(161, 91).unwrap();
+        assert!(matches!(ok.encode(&odd, false), Err(Error::Config(_))));
+    }
+}

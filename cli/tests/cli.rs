@@ -1,0 +1,336 @@
+//! The `rtvc` command as users run it: flags, JSON fields, exit codes, file round trips.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rtvc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rtvc"))
+        .args(args)
+        .output()
+        .expect("run rtvc")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "rtvc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn shared() -> PathBuf {
+    std::env::var_os("RTVC_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+#[test]
+fn encode_json_has_the_contract_fields_and_decode_agrees() {
+    let out = tmp("synthetic.ivf");
+    let o = out.to_str().unwrap();
+    let r = json(&rtvc(&[
+        "encode",
+        "--input",
+        "synthetic:320x180",
+        "--output",
+        o,
+        "--codec",
+        "av1",
+        "--bitrate",
+        "300k",
+        "--frames",
+        "90",
+        "--psnr",
+        "--json",
+    ]));
+    for key in [
+        "encoder",
+        "width",
+        "height",
+        "frames_in",
+        "frames_out",
+        "frames_dropped",
+        "keyframes",
+        "max_frame_delay",
+        "kbps",
+        "fps",
+        "latency_ms_p50",
+        "latency_ms_p99",
+        "psnr_y",
+        "psnr_avg",
+    ] {
+        assert!(r.get(key).is_some(), "missing {key} in {r}");
+    }
+    assert_eq!(r["encoder"], "libaom");
+    assert_eq!(r["frames_in"], 90);
+    assert_eq!(r["max_frame_delay"], 0);
+    assert_eq!(r["keyframes"], 1);
+    let frames_out = r["frames_out"].as_u64().unwrap();
+    assert_eq!(frames_out + r["frames_dropped"].as_u64().unwrap(), 90);
+    let kbps = r["kbps"].as_f64().unwrap();
+    assert!(
+        (210.0..=390.0).contains(&kbps),
+        "kbps {kbps} far from the 300 kbps target"
+    );
+    assert!(r["psnr_y"].as_f64().unwrap() > 30.0);
+
+    let d = json(&rtvc(&["decode", "--input", o, "--md5", "--json"]));
+    assert_eq!(d["frames"].as_u64().unwrap(), frames_out);
+    assert_eq!(
+        (d["width"].as_u64(), d["height"].as_u64()),
+        (Some(320), Some(180))
+    );
+    assert_eq!(d["md5"].as_str().unwrap().len(), 32);
+    // Plain mode prints the same MD5.
+    let plain = rtvc(&["decode", "--input", o, "--md5"]);
+    let text = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        text.contains(&format!("md5 {}", d["md5"].as_str().unwrap())),
+        "{text}"
+    );
+}
+
+#[test]
+fn h264_with_scaling_and_y4m_round_trip() {
+    let h264 = tmp("scaled.264");
+    let r = json(&rtvc(&[
+        "encode",
+        "--input",
+        "synthetic:640x360",
+        "--size",
+        "320x180",
+        "--output",
+        h264.to_str().unwrap(),
+        "--codec",
+        "h264",
+        "--bitrate",
+        "400k",
+        "--frames",
+        "30",
+        "--json",
+    ]));
+    assert_eq!(
+        (r["width"].as_u64(), r["height"].as_u64()),
+        (Some(320), Some(180))
+    );
+    assert_eq!(r["encoder"], "openh264");
+    // Decode to Y4M, then use that Y4M as encoder input.
+    let y4m = tmp("decoded.y4m");
+    let d = json(&rtvc(&[
+        "decode",
+        "--input",
+        h264.to_str().unwrap(),
+        "--output",
+        y4m.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(d["frames"], r["frames_out"]);
+    let ivf = tmp("from_y4m.ivf");
+    let r2 = json(&rtvc(&[
+        "encode",
+        "--input",
+        y4m.to_str().unwrap(),
+        "--output",
+        ivf.to_str().unwrap(),
+        "--codec",
+        "av1",
+        "--bitrate",
+        "300k",
+        "--psnr",
+        "--json",
+    ]));
+    assert_eq!(r2["frames_in"], d["frames"]);
+    assert!(r2["psnr_avg"].as_f64().unwrap() > 30.0);
+}
+
+#[test]
+fn rav1e_reports_its_frame_delay() {
+    let out = tmp("rav1e.ivf");
+    let r = json(&rtvc(&[
+        "encode",
+        "--input",
+        "synthetic:128x72",
+        "--output",
+        out.to_str().unwrap(),
+        "--codec",
+        "av1",
+        "--encoder",
+        "rav1e",
+        "--bitrate",
+        "150k",
+        "--frames",
+        "12",
+        "--json",
+    ]));
+    assert_eq!(r["encoder"], "rav1e");
+    assert_eq!(r["frames_out"], 12, "flushed at the end, nothing lost");
+    assert_eq!(r["max_frame_delay"], 4);
+}
+
+#[test]
+fn bad_inputs_fail_with_clear_messages() {
+    let out = tmp("bad.264");
+    let o = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "encode",
+                "--input",
+                "synthetic:321x180",
+                "--output",
+                o,
+                "--codec",
+                "h264",
+                "--bitrate",
+                "300k",
+                "--frames",
+                "2",
+            ],
+            "even",
+        ),
+        (
+            &[
+                "encode",
+                "--input",
+                "synthetic:320x180",
+                "--output",
+                o,
+                "--codec",
+                "h264",
+                "--bitrate",
+                "3",
+                "--frames",
+                "2",
+            ],
+            "bitrate_bps",
+        ),
+        (
+            &[
+                "encode",
+                "--input",
+                "synthetic:320x180",
+                "--output",
+                o,
+                "--codec",
+                "av1",
+                "--bitrate",
+                "300k",
+            ],
+            "use .ivf for AV1",
+        ),
+        (
+            &[
+                "encode",
+                "--input",
+                "/nonexistent/file.y4m",
+                "--output",
+                o,
+                "--codec",
+                "h264",
+                "--bitrate",
+                "300k",
+            ],
+            "/nonexistent/file.y4m",
+        ),
+        (
+            &[
+                "encode",
+                "--input",
+                "synthetic:320x180",
+                "--output",
+                o,
+                "--codec",
+                "vp9",
+                "--bitrate",
+                "300k",
+            ],
+            "unknown codec",
+        ),
+        (
+            &[
+                "encode",
+                "--input",
+                "synthetic:320x180",
+                "--output",
+                o,
+                "--codec",
+                "av1",
+                "--encoder",
+                "x264",
+                "--bitrate",
+                "300k",
+            ],
+            "no backend named",
+        ),
+    ];
+    for (args, needle) in cases {
+        let r = rtvc(args);
+        assert!(!r.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(
+            err.contains(needle),
+            "{args:?}: stderr {err:?} lacks {needle:?}"
+        );
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    }
+    // Garbage as a compressed input: decode fails with a count, no panic.
+    let junk = tmp("junk.264");
+    std::fs::write(&junk, [0u8, 0, 0, 1, 0x65, 1, 2, 3, 4, 5, 6, 7, 8, 9]).unwrap();
+    let r = rtvc(&["decode", "--input", junk.to_str().unwrap(), "--md5"]);
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("could not be decoded") && !err.contains("panicked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn real_clip_encodes_at_target_rate() {
+    let clip = shared().join("clips/foreman_352x288_25fps.264");
+    if !clip.exists() {
+        println!("skipped: {} not found (set RTVC_SHARED)", clip.display());
+        return;
+    }
+    let out = tmp("foreman.ivf");
+    let r = json(&rtvc(&[
+        "encode",
+        "--input",
+        clip.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--codec",
+        "av1",
+        "--bitrate",
+        "300k",
+        "--fps",
+        "25",
+        "--frames",
+        "100",
+        "--psnr",
+        "--json",
+    ]));
+    assert_eq!(
+        (r["width"].as_u64(), r["height"].as_u64()),
+        (Some(352), Some(288))
+    );
+    assert_eq!(r["frames_in"], 100);
+    let kbps = r["kbps"].as_f64().unwrap();
+    assert!(
+        (270.0..=330.0).contains(&kbps),
+        "kbps {kbps} not within 10 % of 300"
+    );
+    assert!(r["psnr_y"].as_f64().unwrap() > 32.0, "{r}");
+}
