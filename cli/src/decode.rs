@@ -12,7 +12,7 @@ use rtvc_codec::quality::FrameMd5;
 use serde::Serialize;
 
 use crate::CliError;
-use crate::source::{DecodingSource, InputKind, detect};
+use crate::source::DecodingSource;
 use crate::util::{progress, round};
 
 /// Arguments of `rtvc decode`.
@@ -67,14 +67,7 @@ pub fn decode_file(
     config: &DecoderConfig,
     mut each: impl FnMut(&rtvc_codec::Frame) -> Result<(), CliError>,
 ) -> Result<DecodingSourceSummary, CliError> {
-    let kind = detect(input)?;
-    if kind == InputKind::Y4m {
-        return Err(CliError::Usage(format!(
-            "{} is raw Y4M, nothing to decode",
-            input.display()
-        )));
-    }
-    let mut src = DecodingSource::open(input, kind, config, None)?;
+    let mut src = DecodingSource::open(input, config, None)?;
     let mut frames = 0;
     let mut size = (0, 0);
     while let Some(f) = src.next_frame()? {

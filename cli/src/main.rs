@@ -1,5 +1,6 @@
 //! `rtvc`: the command-line front door to the rtvc codec layer.
 
+mod conformance;
 mod decode;
 mod encode;
 mod source;
@@ -24,6 +25,8 @@ enum Command {
     Encode(encode::EncodeArgs),
     /// Decode an AV1 or H.264 file; print its MD5, write Y4M.
     Decode(decode::DecodeArgs),
+    /// Decode every vector of a conformance manifest and compare MD5s.
+    Conformance(conformance::ConformanceArgs),
 }
 
 /// Everything a subcommand can fail with.
@@ -43,9 +46,6 @@ pub enum CliError {
         /// Cause.
         source: std::io::Error,
     },
-    /// Reading a compressed stream failed.
-    #[error("reading stream: {0}")]
-    Stream(std::io::Error),
     /// Writing output failed.
     #[error("writing output: {0}")]
     Write(std::io::Error),
@@ -58,7 +58,15 @@ pub enum CliError {
 }
 
 impl CliError {
-    fn io(path: &Path, source: std::io::Error) -> Self {
+    /// A codec-layer error about an input file, with the path in the message.
+    fn input(path: &Path, e: rtvc_codec::Error) -> Self {
+        match e {
+            rtvc_codec::Error::Io(source) => CliError::io(path, source),
+            e => CliError::Usage(format!("{}: {e}", path.display())),
+        }
+    }
+
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         CliError::Io {
             path: path.display().to_string(),
             source,
@@ -66,7 +74,7 @@ impl CliError {
     }
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
     let s = serde_json::to_string(v).map_err(|e| CliError::Check(e.to_string()))?;
     println!("{s}");
     Ok(())
@@ -82,6 +90,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 encode::print_summary(&report);
             }
         }
+        Command::Conformance(args) => conformance::run(&args)?,
         Command::Decode(args) => {
             let report = decode::run(&args)?;
             if args.json {

@@ -116,6 +116,32 @@ impl Default for DecoderConfig {
 }
 
 impl DecoderConfig {
+    /// Checks the values; the error names the field and the valid range.
+    pub fn validate(&self) -> Result<(), crate::error::ConfigError> {
+        if self.max_pixels == 0 || self.max_pixels > u64::from(u32::MAX) {
+            return Err(crate::error::ConfigError::out_of_range(
+                "max_pixels",
+                self.max_pixels,
+                format!("1..={}", u32::MAX),
+            ));
+        }
+        if let Some(t) = self.threads
+            && !(1..=64).contains(&t)
+        {
+            return Err(crate::error::ConfigError::out_of_range(
+                "threads", t, "1..=64",
+            ));
+        }
+        if self.operating_point > 31 {
+            return Err(crate::error::ConfigError::out_of_range(
+                "operating_point",
+                self.operating_point,
+                "0..=31",
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn effective_threads(&self) -> u32 {
         self.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -146,6 +172,13 @@ pub trait VideoDecoder: Send {
     /// Decodes one complete frame's worth of data. `Ok(None)` means the packet was consumed but
     /// shows nothing (parameter sets only, a frame that is not shown).
     fn decode(&mut self, packet: &Packet) -> Result<Option<Frame>, DecodeError>;
+
+    /// Pictures beyond the one `decode` returned. Only multi-output modes produce any (AV1
+    /// with [`DecoderConfig::all_layers`] shows every spatial layer of a temporal unit); call
+    /// streams never do. Callers using such modes drain this after every `decode`.
+    fn take_ready(&mut self) -> Vec<Frame> {
+        Vec::new()
+    }
 
     /// End of stream: returns any pictures a stream with reordering still holds (H.264 Main
     /// profile B-frames). Call streams have none. The decoder then expects a keyframe.

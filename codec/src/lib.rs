@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 pub mod av1;
+pub mod conformance;
 pub mod container;
 pub mod convert;
 pub mod decoder;

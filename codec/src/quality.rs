@@ -162,14 +162,20 @@ impl PsnrAccumulator {
     }
 }
 
-/// MD5 over decoded frames in conformance format (see the module docs).
+/// A hash over decoded frames in conformance format (see the module docs): MD5 for the
+/// conformance suites' `expected_decoded_md5`, SHA-1 for openh264's own reference hashes.
 #[derive(Debug, Clone, Default)]
-pub struct FrameMd5 {
-    hasher: Md5,
+pub struct FrameHash<D> {
+    hasher: D,
     frames: u64,
 }
 
-impl FrameMd5 {
+/// MD5 of decoded frames.
+pub type FrameMd5 = FrameHash<Md5>;
+/// SHA-1 of decoded frames.
+pub type FrameSha1 = FrameHash<sha1::Sha1>;
+
+impl<D: Digest + Clone + Default> FrameHash<D> {
     /// An empty hash.
     pub fn new() -> Self {
         Self::default()

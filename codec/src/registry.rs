@@ -260,6 +260,7 @@ impl CodecRegistry {
         codec: CodecKind,
         config: &DecoderConfig,
     ) -> Result<Box<dyn VideoDecoder>, Error> {
+        config.validate()?;
         let mut failures = Vec::new();
         for d in self.decoders(codec) {
             match (d.factory)(config) {

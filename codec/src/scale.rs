@@ -137,6 +137,14 @@ impl Scaler {
                    dh: usize,
                    scratch: &mut [u8]|
          -> Result<(), FrameError> {
+            if (sw, sh) == (dw, dh) {
+                // pic-scale's plan for equal sizes does nothing at all: copy the rows.
+                for r in 0..sh {
+                    d[r * d_stride..r * d_stride + sw]
+                        .copy_from_slice(&s[r * s_stride..r * s_stride + sw]);
+                }
+                return Ok(());
+            }
             let store = ImageStore::<u8, 1> {
                 buffer: Cow::Borrowed(s),
                 channels: 1,
@@ -259,6 +267,21 @@ mod tests {
             };
             let out = Scaler::new().scale(&src, (sw / div).max(1), (sh / div).max(1)).unwrap();
             prop_assert!((mean(&src) - mean(&out)).abs() < 3.0, "{} vs {}", mean(&src), mean(&out));
+        }
+    }
+
+    #[test]
+    fn chroma_is_written_when_only_luma_changes_size() {
+        // 640x360 -> 639x359 keeps the chroma planes at 320x180: every output plane must still
+        // be written, whatever the pooled buffer held before.
+        let src = gradient(640, 360);
+        let mut s = Scaler::new();
+        let mut dst = Frame::new(639, 359).unwrap();
+        dst.fill(0, 0, 0);
+        s.scale_into(&src, &mut dst).unwrap();
+        for r in 0..dst.chroma_height() as usize {
+            assert_eq!(dst.u_row(r), src.u_row(r), "row {r}");
+            assert_eq!(dst.v_row(r), src.v_row(r));
         }
     }
 

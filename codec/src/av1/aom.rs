@@ -126,11 +126,9 @@ impl AomEncoder {
         // the detail pointer is either NULL or a NUL-terminated string owned by the context.
         let message = unsafe {
             let base = CStr::from_ptr(aom::aom_codec_err_to_string(err)).to_string_lossy();
-            let detail = if self.live {
-                aom::aom_codec_error_detail(&*self.ctx)
-            } else {
-                std::ptr::null()
-            };
+            // Valid before and after init: libaom keeps the detail of a failed init in the
+            // context itself.
+            let detail = aom::aom_codec_error_detail(&*self.ctx);
             if detail.is_null() {
                 format!("{what}: {base}")
             } else {
@@ -288,8 +286,9 @@ impl AomEncoder {
 
     /// Switches to a new frame size; the next frame is a keyframe.
     fn resize(&mut self, width: u32, height: u32) -> Result<(), Error> {
+        let same_threads = self.config.threads_for(width, height) == self.cfg.g_threads;
         self.size = (width, height);
-        if width <= self.max_size.0 && height <= self.max_size.1 {
+        if same_threads && self.live && width <= self.max_size.0 && height <= self.max_size.1 {
             self.cfg.g_w = width;
             self.cfg.g_h = height;
             // SAFETY: live context, valid cfg.
@@ -298,7 +297,8 @@ impl AomEncoder {
                 return self.control(aom::AOME_SET_CPUUSED, speed_for(width, height));
             }
         }
-        // Outside the forced maximum (or libaom refused): start over with room for this size.
+        // Outside the forced maximum, a different thread/tile layout for this size, or libaom
+        // refused: start over with room for this size.
         self.max_size = (self.max_size.0.max(width), self.max_size.1.max(height));
         self.init()
     }

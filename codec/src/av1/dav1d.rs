@@ -27,6 +27,8 @@ pub struct Dav1dDecoder {
     config: DecoderConfig,
     pool: FramePool,
     need_keyframe: bool,
+    /// Extra pictures of the last temporal unit (all-layers mode).
+    ready: Vec<Frame>,
 }
 
 impl fmt::Debug for Dav1dDecoder {
@@ -58,6 +60,10 @@ fn map_err(e: dav1d::Error) -> DecodeError {
 impl Dav1dDecoder {
     /// Creates a decoder.
     pub fn new(config: &DecoderConfig) -> Result<Self, DecodeError> {
+        config.validate().map_err(|e| DecodeError::Unsupported {
+            backend: NAME,
+            what: e.to_string(),
+        })?;
         let mut s = dav1d::Settings::new();
         s.set_n_threads(config.effective_threads());
         s.set_max_frame_delay(1);
@@ -74,6 +80,7 @@ impl Dav1dDecoder {
             config: config.clone(),
             pool: FramePool::new(4),
             need_keyframe: true,
+            ready: Vec::new(),
         })
     }
 
@@ -128,25 +135,33 @@ impl Dav1dDecoder {
 
     fn fail(&mut self, e: DecodeError) -> DecodeError {
         self.dec.flush();
+        self.ready.clear();
         self.need_keyframe = true;
         e
     }
 
+    /// Takes every picture dav1d has ready.
+    fn drain_pictures(&mut self, out: &mut Vec<dav1d::Picture>) -> Result<(), DecodeError> {
+        loop {
+            match self.dec.get_picture() {
+                Ok(p) => out.push(p),
+                Err(dav1d::Error::Again) => return Ok(()),
+                Err(e) => return Err(map_err(e)),
+            }
+        }
+    }
+
     fn decode_inner(&mut self, packet: &Packet) -> Result<Option<Frame>, DecodeError> {
-        let mut picture = None;
+        let mut pictures = Vec::new();
         match self
             .dec
             .send_data(packet.data.clone(), None, Some(packet.timestamp_us), None)
         {
             Ok(()) => {}
             Err(dav1d::Error::Again) => {
-                // dav1d wants a picture taken out before it accepts the rest of the data.
+                // dav1d wants pictures taken out before it accepts the rest of the data.
                 loop {
-                    match self.dec.get_picture() {
-                        Ok(p) => picture = Some(p),
-                        Err(dav1d::Error::Again) => {}
-                        Err(e) => return Err(map_err(e)),
-                    }
+                    self.drain_pictures(&mut pictures)?;
                     match self.dec.send_pending_data() {
                         Ok(()) => break,
                         Err(dav1d::Error::Again) => {}
@@ -156,14 +171,15 @@ impl Dav1dDecoder {
             }
             Err(e) => return Err(map_err(e)),
         }
-        match self.dec.get_picture() {
-            Ok(p) => picture = Some(p),
-            Err(dav1d::Error::Again) => {}
-            Err(e) => return Err(map_err(e)),
-        }
-        picture
-            .map(|p| self.picture_to_frame(&p, packet))
-            .transpose()
+        self.drain_pictures(&mut pictures)?;
+        let mut frames = pictures
+            .iter()
+            .map(|p| self.picture_to_frame(p, packet))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter();
+        let first = frames.next();
+        self.ready.extend(frames);
+        Ok(first)
     }
 }
 
@@ -204,18 +220,20 @@ impl VideoDecoder for Dav1dDecoder {
         }
     }
 
+    fn take_ready(&mut self) -> Vec<Frame> {
+        std::mem::take(&mut self.ready)
+    }
+
     fn flush(&mut self) -> Result<Vec<Frame>, DecodeError> {
-        let mut out = Vec::new();
         // With a frame delay of 1 nothing is normally pending; drain defensively.
-        for _ in 0..64 {
-            match self.dec.get_picture() {
-                Ok(p) => {
-                    let ts = p.timestamp().unwrap_or(0);
-                    out.push(self.picture_to_frame(&p, &Packet::new(bytes::Bytes::new(), ts))?);
-                }
-                Err(dav1d::Error::Again) => break,
-                Err(e) => return Err(self.fail(map_err(e))),
-            }
+        let mut pictures = Vec::new();
+        if let Err(e) = self.drain_pictures(&mut pictures) {
+            return Err(self.fail(e));
+        }
+        let mut out = std::mem::take(&mut self.ready);
+        for p in &pictures {
+            let ts = p.timestamp().unwrap_or(0);
+            out.push(self.picture_to_frame(p, &Packet::new(bytes::Bytes::new(), ts))?);
         }
         self.need_keyframe = true;
         Ok(out)
@@ -223,6 +241,7 @@ impl VideoDecoder for Dav1dDecoder {
 
     fn reset(&mut self) {
         self.dec.flush();
+        self.ready.clear();
         self.need_keyframe = true;
     }
 }

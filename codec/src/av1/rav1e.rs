@@ -233,17 +233,19 @@ impl Rav1eEncoder {
         }
     }
 
-    /// Drains the running context and starts a new one with the current settings.
+    /// Drains the running context and starts a new one with the current settings. The new
+    /// context is created first, so a refused configuration leaves the old one working.
     fn restart(&mut self) -> Result<(), Error> {
-        self.ctx.flush();
-        self.collect_packets()?;
-        self.ctx = new_context(
+        let next = new_context(
             &self.config,
             self.size,
             self.rates.bitrate_bps,
             self.rates.framerate,
             self.color,
         )?;
+        self.ctx.flush();
+        self.collect_packets()?;
+        self.ctx = next;
         self.context_bps = self.rates.bitrate_bps;
         self.off_target_frames = 0;
         Ok(())

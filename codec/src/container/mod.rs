@@ -6,4 +6,5 @@
 
 pub mod av1_stream;
 pub mod ivf;
+pub mod stream;
 pub mod y4m;

@@ -44,12 +44,15 @@ use crate::encoder::{
     Rates, VideoEncoder, timed,
 };
 use crate::error::{ConfigError, Error};
-use crate::frame::{ColorSpace, Frame, FramePool, Matrix, Range};
+use crate::frame::{ColorSpace, Frame, FramePool, Matrix, Range, Rotation};
 use crate::h264::bitstream::{
     NAL_IDR_SLICE, NAL_PPS, NAL_SLICE, NAL_SPS, nal_type, nal_units, parse_pps, parse_sps,
 };
 
 const ENC_NAME: &str = "openh264";
+/// openh264 refuses larger access units (`MAX_ACCESS_UNIT_CAPACITY`) and then reports
+/// "out of memory"; we refuse them first, as corrupt.
+const MAX_ACCESS_UNIT_BYTES: usize = 7_077_888;
 const DEC_NAME: &str = "openh264";
 /// openh264's QP window for real-time use.
 const QP_RANGE: (c_int, c_int) = (12, 42);
@@ -349,7 +352,7 @@ impl VideoEncoder for OpenH264Encoder {
         }
         let mut keyframe = force_keyframe;
         let new_size = (frame.width(), frame.height());
-        if new_size != self.size || self.color != Some(frame.color_space()) {
+        if new_size != self.size || self.color != Some(frame.color_space()) || !self.initialized {
             check_even(new_size.0, new_size.1)?;
             self.size = new_size;
             self.init(frame.color_space())?;
@@ -357,6 +360,9 @@ impl VideoEncoder for OpenH264Encoder {
         }
         let v = *self.vtbl();
         if keyframe {
+            // The C vtable entry takes only `bIDR`; the C++ method behind it also has a layer
+            // index, which is then undefined. openh264 only reads it for simulcast, which stays
+            // off (`bSimulcastAVC = false` above), so the call is well defined for us.
             let force = v.ForceIntraFrame.ok_or_else(|| Self::err("vtable", -1))?;
             // SAFETY: live, initialised instance.
             unsafe { force(self.enc, true) };
@@ -466,6 +472,9 @@ pub struct OpenH264Decoder {
     /// Profile of the latest SPS: Baseline streams (66) never reorder, so a complete access unit
     /// that yields no picture was damaged.
     baseline: bool,
+    /// Rotation of recent packets by timestamp: streams with reordering (Main/High) output a
+    /// picture one or more calls after its packet, under its own timestamp.
+    pending: std::collections::VecDeque<(i64, Rotation)>,
 }
 
 // SAFETY: the openh264 decoder instance has no thread affinity and is only used through
@@ -490,6 +499,10 @@ fn backend(detail: impl Into<String>) -> DecodeError {
 impl OpenH264Decoder {
     /// Creates a decoder.
     pub fn new(config: &DecoderConfig) -> Result<Self, DecodeError> {
+        config.validate().map_err(|e| DecodeError::Unsupported {
+            backend: DEC_NAME,
+            what: e.to_string(),
+        })?;
         let mut dec: *mut sys::ISVCDecoder = ptr::null_mut();
         // SAFETY: WelsCreateDecoder writes a new instance pointer into `dec`.
         let r = unsafe { APILoader::WelsCreateDecoder(&mut dec) };
@@ -504,6 +517,7 @@ impl OpenH264Decoder {
             param_sets: Default::default(),
             replay_param_sets: false,
             baseline: true,
+            pending: Default::default(),
         };
         d.init()?;
         Ok(d)
@@ -568,13 +582,14 @@ impl OpenH264Decoder {
     /// After an error: a fresh openh264 instance (so no half-decoded state leaks into the next
     /// picture), waiting for an IDR, with the known parameter sets to be replayed before it.
     fn fail(&mut self, e: DecodeError) -> DecodeError {
-        self.uninit();
-        if let Err(init_err) = self.init() {
-            return init_err;
-        }
         self.need_keyframe = true;
         self.replay_param_sets = true;
-        e
+        self.pending.clear();
+        self.uninit();
+        match self.init() {
+            Ok(()) => e,
+            Err(init_err) => init_err,
+        }
     }
 
     fn copy_out(
@@ -617,8 +632,15 @@ impl OpenH264Decoder {
         copy(py, fys, dst[0], ys as usize, w as usize, h as usize);
         copy(pu, fuvs, dst[1], uvs as usize, cw, ch);
         copy(pv, fuvs, dst[2], uvs as usize, cw, ch);
-        frame.set_timestamp_us(packet.timestamp_us);
-        frame.set_rotation(packet.rotation);
+        // openh264 returns the timestamp of the packet the picture came from.
+        let ts = info.uiOutYuvTimeStamp as i64;
+        let rotation = self
+            .pending
+            .iter()
+            .find(|(t, _)| *t == ts)
+            .map_or(packet.rotation, |&(_, r)| r);
+        frame.set_timestamp_us(ts);
+        frame.set_rotation(rotation);
         Ok(Some(frame))
     }
 
@@ -637,7 +659,11 @@ impl OpenH264Decoder {
                 }
                 Some(NAL_SLICE..=4) => has_slice = true,
                 Some(NAL_SPS) => {
-                    if let Ok(sps) = parse_sps(nal) {
+                    let sps = parse_sps(nal).map_err(|e| DecodeError::Corrupt {
+                        backend: DEC_NAME,
+                        detail: format!("unreadable SPS: {e}"),
+                    })?;
+                    {
                         let px = u64::from(sps.width()) * u64::from(sps.height());
                         if px > self.config.max_pixels {
                             return Err(DecodeError::Unsupported {
@@ -719,6 +745,20 @@ impl VideoDecoder for OpenH264Decoder {
             Err(e @ DecodeError::MissingReference { .. }) => return Err(e),
             Err(e) => return Err(self.fail(e)),
         };
+        if packet.data.len() > MAX_ACCESS_UNIT_BYTES {
+            return Err(self.fail(DecodeError::Corrupt {
+                backend: DEC_NAME,
+                detail: format!(
+                    "access unit of {} bytes exceeds openh264's {MAX_ACCESS_UNIT_BYTES}-byte limit",
+                    packet.data.len()
+                ),
+            }));
+        }
+        self.pending
+            .push_back((packet.timestamp_us, packet.rotation));
+        if self.pending.len() > 32 {
+            self.pending.pop_front();
+        }
         let mut dst: [*mut c_uchar; 3] = [ptr::null_mut(); 3];
         let mut info = sys::SBufferInfo {
             uiInBsTimeStamp: packet.timestamp_us as u64,
@@ -747,11 +787,22 @@ impl VideoDecoder for OpenH264Decoder {
         if state & (sys::dsNoParamSets | sys::dsRefLost | sys::dsRefListNullPtrs) != 0 {
             return Err(self.fail(DecodeError::MissingReference { backend: DEC_NAME }));
         }
-        if state & (sys::dsBitstreamError | sys::dsInvalidArgument | sys::dsDepLayerLost) != 0 {
+        if state
+            & (sys::dsBitstreamError
+                | sys::dsInvalidArgument
+                | sys::dsDepLayerLost
+                | sys::dsDataErrorConcealed)
+            != 0
+        {
             return Err(self.fail(DecodeError::Corrupt {
                 backend: DEC_NAME,
                 detail: format!("decoding state {state:#x}"),
             }));
+        }
+        if state & !sys::dsFramePending != 0 {
+            // dsInitialOptExpected or a state this wrapper does not know: the instance is not
+            // usable as it is.
+            return Err(self.fail(backend(format!("unexpected decoding state {state:#x}"))));
         }
         let frame = self.copy_out(&dst, &info, packet)?;
         if frame.is_none() && has_slice && self.baseline {
@@ -806,6 +857,7 @@ impl VideoDecoder for OpenH264Decoder {
         self.param_sets.clear();
         self.replay_param_sets = false;
         self.baseline = true;
+        self.pending.clear();
     }
 }
 
