@@ -334,3 +334,66 @@ fn real_clip_encodes_at_target_rate() {
     );
     assert!(r["psnr_y"].as_f64().unwrap() > 32.0, "{r}");
 }
+
+#[test]
+fn conformance_on_our_vectors_and_a_broken_manifest() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/rtvc/MANIFEST.tsv");
+    let r = json(&rtvc(&[
+        "conformance",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(r["passed"], 6, "{r}");
+    assert_eq!(r["failed"], 0);
+    assert_eq!(r["errors"], 0);
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), 6);
+    for res in results {
+        for key in ["path", "status", "md5", "expected", "frames", "ms"] {
+            assert!(res.get(key).is_some(), "missing {key} in {res}");
+        }
+        assert_eq!(res["md5"], res["expected"]);
+    }
+    // --codec filters rows.
+    let h = json(&rtvc(&[
+        "conformance",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--codec",
+        "h264",
+        "--json",
+    ]));
+    assert_eq!(h["passed"], 2);
+    // A wrong reference and a missing file: non-zero exit, reported per row.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[1] = lines[1].replacen(
+        &lines[1].split('\t').nth(10).unwrap().to_string(),
+        "00000000000000000000000000000000",
+        1,
+    );
+    lines[2] = lines[2].replacen(".ivf", "-missing.ivf", 1);
+    let broken = tmp("broken-manifest.tsv");
+    std::fs::write(&broken, lines.join("\n")).unwrap();
+    let root = manifest.parent().unwrap();
+    let out = rtvc(&[
+        "conformance",
+        "--manifest",
+        broken.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(!out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            r["passed"].as_u64(),
+            r["failed"].as_u64(),
+            r["errors"].as_u64()
+        ),
+        (Some(4), Some(1), Some(1)),
+        "{r}"
+    );
+}
