@@ -3,6 +3,7 @@
 mod conformance;
 mod decode;
 mod encode;
+mod soak;
 mod source;
 mod util;
 
@@ -27,6 +28,9 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Decode every vector of a conformance manifest and compare MD5s.
     Conformance(conformance::ConformanceArgs),
+    /// Encode/decode continuously with random rate, keyframe, size changes and damaged packets;
+    /// report memory over time and error counts.
+    Soak(soak::SoakArgs),
 }
 
 /// Everything a subcommand can fail with.
@@ -91,6 +95,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Conformance(args) => conformance::run(&args)?,
+        Command::Soak(args) => soak::run(&args)?,
         Command::Decode(args) => {
             let report = decode::run(&args)?;
             if args.json {
