@@ -3,6 +3,7 @@
 mod conformance;
 mod decode;
 mod encode;
+mod rc;
 mod soak;
 mod source;
 mod util;
@@ -28,6 +29,8 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Decode every vector of a conformance manifest and compare MD5s.
     Conformance(conformance::ConformanceArgs),
+    /// Evaluate rate control against a bandwidth trace (simulated bottleneck link).
+    Rc(rc::RcArgs),
     /// Encode/decode continuously with random rate, keyframe, size changes and damaged packets;
     /// report memory over time and error counts.
     Soak(soak::SoakArgs),
@@ -96,6 +99,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Conformance(args) => conformance::run(&args)?,
         Command::Soak(args) => soak::run(&args)?,
+        Command::Rc(args) => rc::run(&args)?,
         Command::Decode(args) => {
             let report = decode::run(&args)?;
             if args.json {

@@ -304,6 +304,13 @@ pub trait VideoEncoder: Send {
     /// Applies new rates (bitrate 0 pauses). Invalid values are a [`ConfigError`].
     fn set_rates(&mut self, rates: Rates) -> Result<(), Error>;
 
+    /// Caps keyframes at `pct` percent of an average frame at the current rate (`None`: no cap),
+    /// live. Returns `false` when the encoder has no such control (the call is then a no-op).
+    fn set_max_keyframe_pct(&mut self, pct: Option<u32>) -> Result<bool, Error> {
+        let _ = pct;
+        Ok(false)
+    }
+
     /// Delayed encoders only: frames that became ready during the last `encode` call beyond the
     /// one it returned (after an internal restart several come out at once). Callers of delayed
     /// encoders drain this after every `encode`; zero-delay encoders never have any.

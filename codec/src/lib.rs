@@ -47,6 +47,7 @@ pub mod error;
 pub mod frame;
 pub mod h264;
 pub mod quality;
+pub mod rate;
 pub mod registry;
 pub mod scale;
 pub mod synthetic;

@@ -483,6 +483,23 @@ impl VideoEncoder for AomEncoder {
         Ok(())
     }
 
+    fn set_max_keyframe_pct(&mut self, pct: Option<u32>) -> Result<bool, Error> {
+        if let Some(p) = pct
+            && !(100..=10_000).contains(&p)
+        {
+            return Err(ConfigError::out_of_range("max_keyframe_pct", p, "100..=10000").into());
+        }
+        if pct != self.config.max_keyframe_pct {
+            self.config.max_keyframe_pct = pct;
+            // 0 = no cap.
+            self.control(
+                aom::AOME_SET_MAX_INTRA_BITRATE_PCT,
+                pct.unwrap_or(0) as c_int,
+            )?;
+        }
+        Ok(true)
+    }
+
     fn flush(&mut self) -> Result<Vec<EncodedFrame>, Error> {
         // Zero lag: nothing is ever held back.
         Ok(Vec::new())

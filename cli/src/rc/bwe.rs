@@ -1,0 +1,111 @@
+//! A simple bandwidth-estimator model: what a sender's congestion controller would tell the rate
+//! controller. It deliberately lags and undershoots the true capacity, like a real one:
+//!
+//! * it sees capacity 200 ms late, averaged over 500 ms (feedback delay and smoothing);
+//! * it targets 90 % of that (headroom);
+//! * it increases by at most 50 % per second (GCC's multiplicative increase helped by probing),
+//!   and decreases at once;
+//! * when the bottleneck queue holds data older than 80 ms (delay-based overuse, as GCC's
+//!   trendline detector would flag), it drops to 85 % of the rate actually delivered over the last
+//!   500 ms.
+//!
+//! It updates every 200 ms (WebRTC sends new rates every 100 ms – 1 s).
+
+use super::link::Link;
+
+/// Update period, ms.
+pub const PERIOD_MS: u64 = 200;
+
+/// The model.
+#[derive(Debug, Clone)]
+pub struct Bwe {
+    estimate_bps: f64,
+    last_update_ms: Option<u64>,
+}
+
+impl Bwe {
+    /// Starts at 90 % of the link's first second (as if start-up probing had succeeded).
+    pub fn new(link: &Link) -> Self {
+        Self {
+            estimate_bps: (0.9 * link.trace().capacity_bps(0, 1000)).clamp(30_000.0, 5_000_000.0),
+            last_update_ms: None,
+        }
+    }
+
+    /// Current target, bits/s.
+    pub fn target_bps(&self) -> f64 {
+        self.estimate_bps
+    }
+
+    /// Updates at `now_ms` if a period has passed; returns whether the target changed.
+    pub fn update(&mut self, now_ms: u64, link: &Link) -> bool {
+        if self.last_update_ms.is_some_and(|t| now_ms < t + PERIOD_MS) {
+            return false;
+        }
+        let dt = self
+            .last_update_ms
+            .map_or(0.0, |t| (now_ms - t) as f64 / 1000.0);
+        self.last_update_ms = Some(now_ms);
+        let seen = link.trace().capacity_bps(
+            now_ms.saturating_sub(700),
+            now_ms.saturating_sub(200).max(1),
+        );
+        let mut next = 0.9 * seen;
+        if next > self.estimate_bps {
+            next = next.min(self.estimate_bps * 1.5f64.powf(dt.max(0.0)));
+        }
+        if link.head_wait_ms(now_ms as f64) > 80.0 {
+            next = next.min(0.85 * link.delivered_bps(500));
+        }
+        let next = next.clamp(30_000.0, 5_000_000.0);
+        let changed = (next - self.estimate_bps).abs() > 1.0;
+        self.estimate_bps = next;
+        changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rc::trace::Trace;
+
+    #[test]
+    fn lags_undershoots_and_ramps_slowly() {
+        let link = Link::new(Trace::steps());
+        let mut b = Bwe::new(&link);
+        assert!((b.target_bps() - 1_350_000.0).abs() < 1.0);
+        // 300 ms after the drop to 500 kbps (at 15 s) it has not seen it yet; by 800 ms it has.
+        let mut t = 14_000;
+        while t <= 15_300 {
+            b.update(t, &link);
+            t += PERIOD_MS;
+        }
+        assert!(b.target_bps() > 1_000_000.0);
+        while t <= 15_800 {
+            b.update(t, &link);
+            t += PERIOD_MS;
+        }
+        assert!(
+            (b.target_bps() - 450_000.0).abs() < 1.0,
+            "{}",
+            b.target_bps()
+        );
+        // Up to 2.5 Mbps at 30 s: at most +50 %/s, so 2 s later it is still below 1.1 Mbps and
+        // after 6 s it has arrived at 90 % of it.
+        let mut t = 30_000;
+        while t <= 32_400 {
+            b.update(t, &link);
+            t += PERIOD_MS;
+        }
+        assert!(b.target_bps() < 1_100_000.0, "{}", b.target_bps());
+        while t <= 36_000 {
+            b.update(t, &link);
+            t += PERIOD_MS;
+        }
+        assert!(
+            (b.target_bps() - 2_250_000.0).abs() < 1.0,
+            "{}",
+            b.target_bps()
+        );
+    }
+}

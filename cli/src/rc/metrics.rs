@@ -1,0 +1,280 @@
+//! What a rate-control run is judged by.
+
+use serde::Serialize;
+
+use super::trace::Trace;
+use crate::util::round;
+
+/// One captured frame of a run.
+#[derive(Debug, Clone)]
+pub struct FrameRecord {
+    /// Capture time, ms.
+    pub t_ms: f64,
+    /// Bytes put on the link (payload + packet overhead); 0 when not sent.
+    pub wire_bytes: usize,
+    /// Why it was not sent: `bucket`, `encoder`, `framerate`, `paused`.
+    pub skip: Option<&'static str>,
+    /// Keyframe.
+    pub keyframe: bool,
+    /// Encoded size.
+    pub width: u32,
+    /// Encoded size.
+    pub height: u32,
+    /// Luma MSE of what the receiver shows at this instant against the captured frame.
+    pub mse_y: f64,
+    /// Queueing delay of this frame (last byte out − first byte in), ms.
+    pub delay_ms: Option<f64>,
+    /// When its last byte left the bottleneck, ms.
+    pub arrival_ms: Option<f64>,
+}
+
+/// A 100 ms sample of the link and the estimator.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Start of the 100 ms, ms.
+    pub t_ms: f64,
+    /// Link capacity in it, bits/s.
+    pub capacity_bps: f64,
+    /// Target the estimator gave, bits/s.
+    pub target_bps: f64,
+}
+
+/// A run's log.
+#[derive(Debug, Clone, Default)]
+pub struct RunLog {
+    /// Every captured frame.
+    pub frames: Vec<FrameRecord>,
+    /// Every 100 ms.
+    pub samples: Vec<Sample>,
+    /// (time ms, width, height) of each resolution change.
+    pub resolution_changes: Vec<(f64, u32, u32)>,
+}
+
+/// The metrics (`rtvc rc --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    /// |Σ sent − Σ target| / Σ target over the run.
+    pub total_err: f64,
+    /// Mean over 1 s windows of |sent − target| / target.
+    pub acc_1s_mean: f64,
+    /// 95th percentile of the same.
+    pub acc_1s_p95: f64,
+    /// Max sent/target over 500 ms windows (sliding by 100 ms).
+    pub worst_500ms: f64,
+    /// The same over windows without a keyframe.
+    pub worst_500ms_no_kf: f64,
+    /// Σ sent / Σ capacity.
+    pub utilisation: f64,
+    /// Σ sent / Σ capacity over 1 s windows whose capacity had been steady (±10 %) for 5 s.
+    pub utilisation_steady: f64,
+    /// 95th percentile of frames' queueing delay, ms.
+    pub delay_p95_ms: f64,
+    /// Largest queueing delay, ms.
+    pub delay_max_ms: f64,
+    /// After each ≥ 2× capacity drop: time until the 500 ms window of sent data fits the
+    /// capacity; the worst such time, ms.
+    pub t_react_down_ms: f64,
+    /// How many ≥ 2× drops the trace had.
+    pub capacity_drops: usize,
+    /// Frames dropped by the dropper or the encoder, % of captured frames.
+    pub drops_pct: f64,
+    /// Frames skipped on purpose by a frame-rate step, % of captured frames.
+    pub fps_skips_pct: f64,
+    /// Longest gap between frames arriving at the receiver, ms.
+    pub max_freeze_ms: f64,
+    /// Keyframes sent.
+    pub keyframes: usize,
+    /// ffmpeg-style PSNR-Y (of the mean MSE) of what the receiver shows at every capture instant,
+    /// upscaled to the capture size, against the capture.
+    pub psnr_y: f64,
+    /// 5th percentile of the per-instant PSNR-Y.
+    pub psnr_y_p05: f64,
+    /// Resolution changes.
+    pub resolution_changes: usize,
+    /// Frames captured.
+    pub frames: usize,
+    /// Mean sent rate, kbps.
+    pub sent_kbps: f64,
+    /// Mean target, kbps.
+    pub target_kbps: f64,
+    /// Mean capacity, kbps.
+    pub capacity_kbps: f64,
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+fn psnr(mse: f64) -> f64 {
+    rtvc_codec::quality::psnr_from_mse(mse)
+}
+
+impl RunLog {
+    fn sent_bits(&self, from: f64, to: f64) -> f64 {
+        self.frames
+            .iter()
+            .filter(|f| f.t_ms >= from && f.t_ms < to)
+            .map(|f| f.wire_bytes as f64 * 8.0)
+            .sum()
+    }
+
+    fn target_bits(&self, from: f64, to: f64) -> f64 {
+        self.samples
+            .iter()
+            .filter(|s| s.t_ms >= from && s.t_ms < to)
+            .map(|s| s.target_bps * 0.1)
+            .sum()
+    }
+
+    fn has_keyframe(&self, from: f64, to: f64) -> bool {
+        self.frames
+            .iter()
+            .any(|f| f.keyframe && f.t_ms >= from && f.t_ms < to)
+    }
+
+    /// Computes the metrics over `duration_ms`.
+    pub fn metrics(&self, trace: &Trace, duration_ms: f64) -> Metrics {
+        let secs = (duration_ms / 1000.0).floor() as u64;
+        // 1 s accuracy.
+        let mut acc: Vec<f64> = (0..secs)
+            .filter_map(|s| {
+                let (a, b) = (s as f64 * 1000.0, (s + 1) as f64 * 1000.0);
+                let target = self.target_bits(a, b);
+                (target > 0.0).then(|| (self.sent_bits(a, b) - target).abs() / target)
+            })
+            .collect();
+        let acc_mean = if acc.is_empty() {
+            0.0
+        } else {
+            acc.iter().sum::<f64>() / acc.len() as f64
+        };
+        let acc_p95 = percentile(&mut acc, 95.0);
+        let total_target = self.target_bits(0.0, duration_ms);
+        let total_sent = self.sent_bits(0.0, duration_ms);
+        // 500 ms windows.
+        let (mut worst, mut worst_no_kf) = (0.0f64, 0.0f64);
+        let mut start = 0.0;
+        while start + 500.0 <= duration_ms {
+            let target = self.target_bits(start, start + 500.0);
+            if target > 0.0 {
+                let r = self.sent_bits(start, start + 500.0) / target;
+                worst = worst.max(r);
+                if !self.has_keyframe(start, start + 500.0) {
+                    worst_no_kf = worst_no_kf.max(r);
+                }
+            }
+            start += 100.0;
+        }
+        // Utilisation.
+        let capacity_bits =
+            |a: f64, b: f64| trace.capacity_bps(a as u64, b as u64) * (b - a) / 1000.0;
+        let total_capacity = capacity_bits(0.0, duration_ms);
+        let (mut steady_sent, mut steady_cap) = (0.0, 0.0);
+        for s in 5..secs {
+            let (a, b) = (s as f64 * 1000.0, (s + 1) as f64 * 1000.0);
+            let caps: Vec<f64> = (0..60)
+                .map(|i| {
+                    trace.capacity_bps(
+                        (a - 5000.0) as u64 + i * 100,
+                        (a - 5000.0) as u64 + i * 100 + 100,
+                    )
+                })
+                .collect();
+            let (lo, hi) = caps
+                .iter()
+                .fold((f64::MAX, 0.0f64), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+            if hi <= 1.1 * lo.max(1.0) {
+                steady_sent += self.sent_bits(a, b);
+                steady_cap += capacity_bits(a, b);
+            }
+        }
+        // Delay.
+        let mut delays: Vec<f64> = self.frames.iter().filter_map(|f| f.delay_ms).collect();
+        let delay_max = delays.iter().copied().fold(0.0, f64::max);
+        let delay_p95 = percentile(&mut delays, 95.0);
+        // Reaction to capacity drops.
+        let mut drops = 0;
+        let mut react = 0.0f64;
+        let mut t = 1000.0;
+        while t + 500.0 <= duration_ms {
+            let before = trace.capacity_bps((t - 1000.0) as u64, t as u64);
+            let after = trace.capacity_bps(t as u64, (t + 500.0) as u64);
+            if after > 0.0 && before >= 2.0 * after {
+                drops += 1;
+                let mut tau = 0.0;
+                while t + tau + 500.0 <= duration_ms {
+                    if self.sent_bits(t + tau, t + tau + 500.0)
+                        <= capacity_bits(t + tau, t + tau + 500.0)
+                    {
+                        break;
+                    }
+                    tau += 50.0;
+                }
+                react = react.max(tau);
+                t += 2000.0; // one event per drop
+            } else {
+                t += 100.0;
+            }
+        }
+        // Drops, freezes, quality.
+        let n = self.frames.len().max(1) as f64;
+        let dropped = self
+            .frames
+            .iter()
+            .filter(|f| matches!(f.skip, Some("bucket" | "encoder")))
+            .count();
+        let fps_skips = self
+            .frames
+            .iter()
+            .filter(|f| f.skip == Some("framerate"))
+            .count();
+        let mut arrivals: Vec<f64> = self.frames.iter().filter_map(|f| f.arrival_ms).collect();
+        arrivals.sort_by(|a, b| a.total_cmp(b));
+        let max_freeze = arrivals.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        let mean_mse = self.frames.iter().map(|f| f.mse_y).sum::<f64>() / n;
+        let mut per_frame: Vec<f64> = self.frames.iter().map(|f| psnr(f.mse_y)).collect();
+        let p05 = percentile(&mut per_frame, 5.0);
+        let r3 = |v: f64| round(v, 3);
+        Metrics {
+            total_err: r3(if total_target > 0.0 {
+                (total_sent - total_target).abs() / total_target
+            } else {
+                0.0
+            }),
+            acc_1s_mean: r3(acc_mean),
+            acc_1s_p95: r3(acc_p95),
+            worst_500ms: r3(worst),
+            worst_500ms_no_kf: r3(worst_no_kf),
+            utilisation: r3(if total_capacity > 0.0 {
+                total_sent / total_capacity
+            } else {
+                0.0
+            }),
+            utilisation_steady: r3(if steady_cap > 0.0 {
+                steady_sent / steady_cap
+            } else {
+                0.0
+            }),
+            delay_p95_ms: round(delay_p95, 1),
+            delay_max_ms: round(delay_max, 1),
+            t_react_down_ms: round(react, 0),
+            capacity_drops: drops,
+            drops_pct: round(100.0 * dropped as f64 / n, 2),
+            fps_skips_pct: round(100.0 * fps_skips as f64 / n, 2),
+            max_freeze_ms: round(max_freeze, 1),
+            keyframes: self.frames.iter().filter(|f| f.keyframe).count(),
+            psnr_y: round(psnr(mean_mse), 2),
+            psnr_y_p05: round(p05, 2),
+            resolution_changes: self.resolution_changes.len(),
+            frames: self.frames.len(),
+            sent_kbps: round(total_sent / duration_ms, 1),
+            target_kbps: round(total_target / duration_ms, 1),
+            capacity_kbps: round(total_capacity / duration_ms, 1),
+        }
+    }
+}

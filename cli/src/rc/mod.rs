@@ -1,0 +1,465 @@
+//! `rtvc rc`: rate control evaluated on bandwidth traces.
+//!
+//! A clip (looped) is encoded in real time order against a simulated bottleneck: a FIFO drained at
+//! the trace's capacity ([`link`]). A bandwidth-estimator model ([`bwe`]) turns the capacity into
+//! targets that lag and undershoot it. Our [`rtvc_codec::rate::RateController`] turns targets
+//! into per-frame decisions; with `--baseline` the same run is repeated with only the encoder's
+//! own rate control fed the target (no dropper, no adjuster, no ladder), and both are reported
+//! side by side. Simulated time: runs go as fast as the encoder.
+
+pub mod bwe;
+pub mod link;
+pub mod metrics;
+pub mod plot;
+pub mod trace;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use rtvc_codec::quality::frame_mse;
+use rtvc_codec::rate::{RateControlConfig, RateController, SkipReason};
+use rtvc_codec::scale::Scaler;
+use rtvc_codec::{
+    CodecKind, CodecRegistry, DecoderConfig, EncodeOutcome, EncoderConfig, Frame, Packet, Rates,
+    VideoDecoder, VideoEncoder,
+};
+use serde::Serialize;
+
+use crate::CliError;
+use crate::encode::parse_codec;
+use crate::source::FrameSource;
+use bwe::Bwe;
+use link::Link;
+use metrics::{FrameRecord, Metrics, RunLog, Sample};
+use trace::Trace;
+
+/// Arguments of `rtvc rc`.
+#[derive(Debug, Args)]
+pub struct RcArgs {
+    /// Codec.
+    #[arg(long, value_parser = parse_codec)]
+    pub codec: CodecKind,
+    /// Encoder backend (default: the registry's call encoder).
+    #[arg(long)]
+    pub encoder: Option<String>,
+    /// Clip (looped): .264, .ivf, .y4m, or synthetic:WxH.
+    #[arg(long)]
+    pub input: String,
+    /// Mahimahi trace file, or builtin:steps / builtin:aimd / builtin:lte.
+    #[arg(long)]
+    pub trace: String,
+    /// Multiply the trace's capacity (e.g. 0.1 to bring LTE into the 0.1–3 Mbps range).
+    #[arg(long, default_value_t = 1.0)]
+    pub trace_scale: f64,
+    /// Seconds to simulate (default: 60).
+    #[arg(long, default_value_t = 60.0)]
+    pub duration: f64,
+    /// Seed of builtin:lte.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also run the baseline (encoder rate control only) and report both.
+    #[arg(long)]
+    pub baseline: bool,
+    /// Write an SVG plot.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Write every captured frame of our run as CSV (time, size, bytes, skip, delay, PSNR, target,
+    /// capacity) for your own analysis.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Frame rate of the clip (default: from the file, else 30).
+    #[arg(long)]
+    pub fps: Option<f64>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A clip that loops forever.
+struct LoopingClip {
+    spec: String,
+    fps_override: Option<f64>,
+    source: FrameSource,
+    fps: f64,
+}
+
+impl LoopingClip {
+    fn open(spec: &str, fps_override: Option<f64>) -> Result<Self, CliError> {
+        let source = FrameSource::open(spec, fps_override)?;
+        let fps = source.fps(fps_override);
+        Ok(Self {
+            spec: spec.into(),
+            fps_override,
+            source,
+            fps,
+        })
+    }
+
+    fn next(&mut self) -> Result<Frame, CliError> {
+        if let Some(f) = self.source.next_frame()? {
+            return Ok(f);
+        }
+        self.source = FrameSource::open(&self.spec, self.fps_override)?;
+        self.source
+            .next_frame()?
+            .ok_or_else(|| CliError::Usage(format!("{} holds no frames", self.spec)))
+    }
+}
+
+struct Sim<'a> {
+    args: &'a RcArgs,
+    ours: bool,
+}
+
+impl Sim<'_> {
+    fn run(&self) -> Result<(RunLog, String, Trace), CliError> {
+        let args = self.args;
+        let trace = Trace::load(&args.trace, args.trace_scale, args.seed)?;
+        let mut link = Link::new(trace.clone());
+        let mut bwe = Bwe::new(&link);
+        let mut clip = LoopingClip::open(&args.input, args.fps)?;
+        let fps = clip.fps;
+        let first = clip.next()?;
+        let (sw, sh) = (first.width(), first.height());
+        let registry = CodecRegistry::with_builtin();
+        let initial = Rates {
+            bitrate_bps: bwe.target_bps().round() as u32,
+            framerate: fps,
+        };
+        let mut cfg = EncoderConfig::new(args.codec, sw, sh, initial.bitrate_bps, fps);
+        cfg.max_size = Some((sw, sh));
+        let mut encoder: Box<dyn VideoEncoder> = match &args.encoder {
+            Some(name) => registry.create_encoder_named(name, &cfg)?,
+            None => registry.create_call_encoder(&cfg)?,
+        };
+        let name = encoder.info().implementation.to_string();
+        let mut decoder: Box<dyn VideoDecoder> =
+            registry.create_decoder(args.codec, &DecoderConfig::default())?;
+        let mut rc_cfg = RateControlConfig::new(sw, sh, fps);
+        if !self.ours {
+            rc_cfg.drop_frames = false;
+            rc_cfg.adjust_bitrate = false;
+            rc_cfg.use_ladder = false;
+        }
+        if args.codec == CodecKind::H264 {
+            // H.264 needs even sizes: keep the ladder's rungs even (they are) and the source too.
+            if sw % 2 != 0 || sh % 2 != 0 {
+                return Err(CliError::Usage(format!(
+                    "H.264 needs an even clip size, got {sw}x{sh}"
+                )));
+            }
+        }
+        let mut ctrl = RateController::new(rc_cfg, initial);
+        let (mut down, mut up) = (Scaler::new(), Scaler::new());
+        let mut log = RunLog::default();
+        let mut shown: Option<Frame> = None;
+        let mut size = (sw, sh);
+        let duration_ms = args.duration * 1000.0;
+        let mut index_of_ts = std::collections::HashMap::new();
+        let mut next_frame = Some(first);
+        let mut n: u64 = 0;
+        let mut next_sample_ms = 0.0;
+        loop {
+            let t_ms = n as f64 * 1000.0 / fps;
+            if t_ms >= duration_ms {
+                break;
+            }
+            for d in link.advance(t_ms) {
+                if let Some(f) = log.frames.get_mut(d.frame as usize) {
+                    f.delay_ms = Some(d.departed_ms - d.enqueued_ms);
+                    f.arrival_ms = Some(d.departed_ms);
+                }
+            }
+            if bwe.update(t_ms as u64, &link) {
+                let target = Rates {
+                    bitrate_bps: bwe.target_bps().round() as u32,
+                    framerate: fps,
+                };
+                ctrl.set_target(Duration::from_secs_f64(t_ms / 1000.0), target);
+                if !self.ours {
+                    encoder.set_rates(target)?;
+                }
+            }
+            while next_sample_ms <= t_ms {
+                log.samples.push(Sample {
+                    t_ms: next_sample_ms,
+                    capacity_bps: trace
+                        .capacity_bps(next_sample_ms as u64, next_sample_ms as u64 + 100),
+                    target_bps: bwe.target_bps(),
+                });
+                next_sample_ms += 100.0;
+            }
+            let mut src = match next_frame.take() {
+                Some(f) => f,
+                None => clip.next()?,
+            };
+            let ts = (t_ms * 1000.0).round() as i64;
+            src.set_timestamp_us(ts);
+            let now = Duration::from_secs_f64(t_ms / 1000.0);
+            let decision = ctrl.decide(now);
+            if self.ours {
+                if let Some(r) = decision.rates {
+                    encoder.set_rates(r)?;
+                }
+                if let Some(p) = decision.max_keyframe_pct {
+                    encoder.set_max_keyframe_pct(Some(p))?;
+                }
+                if (decision.width, decision.height) != size {
+                    size = (decision.width, decision.height);
+                    log.resolution_changes.push((t_ms, size.0, size.1));
+                }
+            }
+            let mut record = FrameRecord {
+                t_ms,
+                wire_bytes: 0,
+                skip: None,
+                keyframe: false,
+                width: size.0,
+                height: size.1,
+                mse_y: 0.0,
+                delay_ms: None,
+                arrival_ms: None,
+            };
+            let mut outputs = Vec::new();
+            match decision.skip {
+                Some(SkipReason::Bucket) => record.skip = Some("bucket"),
+                Some(SkipReason::FrameRate) => record.skip = Some("framerate"),
+                Some(SkipReason::Paused) => record.skip = Some("paused"),
+                None => {
+                    let input = if size != (sw, sh) {
+                        down.scale(&src, size.0, size.1)
+                            .map_err(rtvc_codec::Error::from)?
+                    } else {
+                        src.clone()
+                    };
+                    index_of_ts.insert(ts, n);
+                    match encoder.encode(&input, false)? {
+                        EncodeOutcome::Encoded(e) => outputs.push(e),
+                        EncodeOutcome::Dropped(_) => record.skip = Some("encoder"),
+                        _ => {}
+                    }
+                    outputs.extend(encoder.take_ready());
+                }
+            }
+            log.frames.push(record);
+            for e in outputs {
+                let idx = index_of_ts.remove(&e.timestamp_us).unwrap_or(n);
+                let wire = Link::wire_bytes(e.data.len());
+                link.send(idx, e.data.len(), t_ms);
+                ctrl.on_encoded(now, e.data.len(), e.keyframe);
+                if let Some(r) = log.frames.get_mut(idx as usize) {
+                    r.wire_bytes = wire;
+                    r.keyframe = e.keyframe;
+                }
+                if let Some(pic) = decoder
+                    .decode(&Packet::from(&e))
+                    .map_err(|err| CliError::Check(format!("decoding our own stream: {err}")))?
+                {
+                    let pic = if (pic.width(), pic.height()) != (sw, sh) {
+                        up.scale(&pic, sw, sh).map_err(rtvc_codec::Error::from)?
+                    } else {
+                        pic
+                    };
+                    shown = Some(pic);
+                }
+            }
+            // What the receiver shows now against what the camera saw.
+            let mse = match &shown {
+                Some(s) => frame_mse(&src, s).map_err(rtvc_codec::Error::from)?.y,
+                None => 65025.0,
+            };
+            if let Some(r) = log.frames.last_mut() {
+                r.mse_y = mse;
+            }
+            n += 1;
+        }
+        // Let the queue drain (up to 10 s) so every sent frame has its delay.
+        let end = duration_ms + 10_000.0;
+        let mut t = duration_ms;
+        while t < end && link.queued_bytes() > 0.0 {
+            t += 100.0;
+            for d in link.advance(t) {
+                if let Some(f) = log.frames.get_mut(d.frame as usize) {
+                    f.delay_ms = Some(d.departed_ms - d.enqueued_ms);
+                    f.arrival_ms = Some(d.departed_ms);
+                }
+            }
+        }
+        Ok((log, name, trace))
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    codec: String,
+    encoder: String,
+    input: String,
+    trace: String,
+    trace_scale: f64,
+    duration_s: f64,
+    #[serde(flatten)]
+    ours: Metrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<Metrics>,
+}
+
+fn row(name: &str, a: f64, b: Option<f64>, unit: &str) {
+    match b {
+        Some(b) => println!("  {name:22} {a:>10.3}{unit:4} {b:>10.3}{unit}"),
+        None => println!("  {name:22} {a:>10.3}{unit}"),
+    }
+}
+
+fn write_csv(path: &std::path::Path, log: &RunLog) -> Result<(), CliError> {
+    use std::fmt::Write as _;
+    let mut out = String::from("t_ms,width,height,wire_bytes,keyframe,skip,delay_ms,psnr_y,target_kbps,capacity_kbps\n");
+    for f in &log.frames {
+        let s = log.samples.iter().rev().find(|s| s.t_ms <= f.t_ms);
+        let _ = writeln!(
+            out,
+            "{:.1},{},{},{},{},{},{},{:.2},{:.1},{:.1}",
+            f.t_ms,
+            f.width,
+            f.height,
+            f.wire_bytes,
+            u8::from(f.keyframe),
+            f.skip.unwrap_or(""),
+            f.delay_ms.map_or(String::new(), |d| format!("{d:.1}")),
+            rtvc_codec::quality::psnr_from_mse(f.mse_y),
+            s.map_or(0.0, |s| s.target_bps / 1e3),
+            s.map_or(0.0, |s| s.capacity_bps / 1e3),
+        );
+    }
+    std::fs::write(path, out).map_err(|e| CliError::io(path, e))
+}
+
+/// Runs `rtvc rc`.
+pub fn run(args: &RcArgs) -> Result<(), CliError> {
+    if !(args.duration.is_finite() && args.duration > 0.0 && args.duration <= 3600.0) {
+        return Err(CliError::Usage(
+            "--duration must be in (0, 3600] seconds".into(),
+        ));
+    }
+    let (ours_log, encoder, trace) = Sim { args, ours: true }.run()?;
+    let duration_ms = args.duration * 1000.0;
+    let ours = ours_log.metrics(&trace, duration_ms);
+    let base = if args.baseline {
+        let (log, _, _) = Sim { args, ours: false }.run()?;
+        Some((log.metrics(&trace, duration_ms), log))
+    } else {
+        None
+    };
+    if let Some(path) = &args.csv {
+        write_csv(path, &ours_log)?;
+    }
+    if let Some(path) = &args.plot {
+        let title = format!(
+            "{} {} on {} — {}",
+            args.codec, encoder, trace.name, args.input
+        );
+        plot::write_svg(
+            path,
+            &title,
+            &ours_log,
+            base.as_ref().map(|b| &b.1),
+            duration_ms,
+        )?;
+    }
+    let report = Report {
+        codec: args.codec.to_string(),
+        encoder,
+        input: args.input.clone(),
+        trace: trace.name.clone(),
+        trace_scale: args.trace_scale,
+        duration_s: args.duration,
+        ours,
+        baseline: base.as_ref().map(|b| b.0.clone()),
+    };
+    if args.json {
+        return crate::print_json(&report);
+    }
+    println!(
+        "{} {} on {} ({:.0} s, capacity {:.0} kbps mean){}",
+        report.codec,
+        report.encoder,
+        report.trace,
+        report.duration_s,
+        report.ours.capacity_kbps,
+        if base.is_some() {
+            "\n  metric                       rtvc        baseline"
+        } else {
+            ""
+        }
+    );
+    let o = &report.ours;
+    let b = report.baseline.as_ref();
+    row("sent kbps", o.sent_kbps, b.map(|b| b.sent_kbps), "");
+    row("target kbps", o.target_kbps, b.map(|b| b.target_kbps), "");
+    row("total_err", o.total_err, b.map(|b| b.total_err), "");
+    row("acc_1s_mean", o.acc_1s_mean, b.map(|b| b.acc_1s_mean), "");
+    row("acc_1s_p95", o.acc_1s_p95, b.map(|b| b.acc_1s_p95), "");
+    row("worst_500ms", o.worst_500ms, b.map(|b| b.worst_500ms), "");
+    row(
+        "worst_500ms_no_kf",
+        o.worst_500ms_no_kf,
+        b.map(|b| b.worst_500ms_no_kf),
+        "",
+    );
+    row("utilisation", o.utilisation, b.map(|b| b.utilisation), "");
+    row(
+        "utilisation_steady",
+        o.utilisation_steady,
+        b.map(|b| b.utilisation_steady),
+        "",
+    );
+    row(
+        "delay_p95_ms",
+        o.delay_p95_ms,
+        b.map(|b| b.delay_p95_ms),
+        "",
+    );
+    row(
+        "delay_max_ms",
+        o.delay_max_ms,
+        b.map(|b| b.delay_max_ms),
+        "",
+    );
+    row(
+        "t_react_down_ms",
+        o.t_react_down_ms,
+        b.map(|b| b.t_react_down_ms),
+        "",
+    );
+    row("drops_pct", o.drops_pct, b.map(|b| b.drops_pct), "");
+    row(
+        "fps_skips_pct",
+        o.fps_skips_pct,
+        b.map(|b| b.fps_skips_pct),
+        "",
+    );
+    row(
+        "max_freeze_ms",
+        o.max_freeze_ms,
+        b.map(|b| b.max_freeze_ms),
+        "",
+    );
+    row(
+        "keyframes",
+        o.keyframes as f64,
+        b.map(|b| b.keyframes as f64),
+        "",
+    );
+    row("psnr_y", o.psnr_y, b.map(|b| b.psnr_y), "");
+    row("psnr_y_p05", o.psnr_y_p05, b.map(|b| b.psnr_y_p05), "");
+    row(
+        "resolution_changes",
+        o.resolution_changes as f64,
+        b.map(|b| b.resolution_changes as f64),
+        "",
+    );
+    if let Some(p) = &args.plot {
+        println!("plot: {}", p.display());
+    }
+    Ok(())
+}

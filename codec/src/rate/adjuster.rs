@@ -1,0 +1,158 @@
+//! Bitrate adjuster: measures how much an encoder really produces for what it is asked, and
+//! corrects the ask (libwebrtc's `BitrateAdjuster` idea). An encoder that overshoots by 15 % is
+//! asked for 15 % less.
+//!
+//! Utilisation is measured over the delta frames of the last `window` (keyframes are capped
+//! separately and would make every keyframe look like an overshoot; frames the dropper skipped
+//! are not asks at all): `u = Σ actual bits / Σ asked bits`, where each encoded frame's ask is
+//! the rate it was given divided by the frame rate. The ask is `target / u`, smoothed and clamped
+//! to `[0.5, 1.5] × target`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// The adjuster.
+#[derive(Debug, Clone)]
+pub struct BitrateAdjuster {
+    target_bps: f64,
+    ask_bps: f64,
+    /// (time, asked bits, actual bits) of recent delta frames.
+    frames: VecDeque<(Duration, f64, f64)>,
+    window: Duration,
+    last_update: Option<Duration>,
+    update_interval: Duration,
+    utilisation: f64,
+}
+
+/// Clamp of the correction, as a factor of the target.
+pub const CORRECTION_RANGE: (f64, f64) = (0.5, 1.5);
+
+impl BitrateAdjuster {
+    /// An adjuster starting with no correction.
+    pub fn new(target_bps: f64) -> Self {
+        Self {
+            target_bps,
+            ask_bps: target_bps,
+            frames: VecDeque::new(),
+            window: Duration::from_millis(2000),
+            last_update: None,
+            update_interval: Duration::from_millis(500),
+            utilisation: 1.0,
+        }
+    }
+
+    /// A new target (the current correction carries over).
+    pub fn set_target(&mut self, target_bps: f64) {
+        self.target_bps = target_bps.max(0.0);
+        self.ask_bps = self.clamped(self.target_bps / self.utilisation);
+    }
+
+    fn clamped(&self, ask: f64) -> f64 {
+        ask.clamp(
+            CORRECTION_RANGE.0 * self.target_bps,
+            CORRECTION_RANGE.1 * self.target_bps,
+        )
+    }
+
+    /// What to ask the encoder for now.
+    pub fn ask_bps(&self) -> f64 {
+        self.ask_bps
+    }
+
+    /// Measured utilisation (actual / asked) of the recent window.
+    pub fn utilisation(&self) -> f64 {
+        self.utilisation
+    }
+
+    /// Records an encoded frame produced while asking for `ask_bps` at `framerate`.
+    pub fn on_encoded(&mut self, now: Duration, bits: f64, keyframe: bool, framerate: f64) {
+        if !keyframe && self.ask_bps > 0.0 {
+            self.frames
+                .push_back((now, self.ask_bps / framerate.max(1.0), bits.max(0.0)));
+        }
+        while let Some(&(t, _, _)) = self.frames.front() {
+            if now.saturating_sub(t) > self.window {
+                self.frames.pop_front();
+            } else {
+                break;
+            }
+        }
+        let due = self
+            .last_update
+            .is_none_or(|t| now.saturating_sub(t) >= self.update_interval);
+        if due && self.frames.len() >= 10 {
+            let asked: f64 = self.frames.iter().map(|f| f.1).sum();
+            let actual: f64 = self.frames.iter().map(|f| f.2).sum();
+            if asked > 0.0 {
+                let measured = (actual / asked).clamp(0.2, 5.0);
+                // The ask changed over the window too: `measured` is relative to the asks made.
+                self.utilisation = 0.5 * self.utilisation + 0.5 * measured;
+                self.ask_bps = self.clamped(self.target_bps / self.utilisation);
+            }
+            self.last_update = Some(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// An encoder that systematically over- or undershoots by a factor `k` (with frame-to-frame
+        /// noise) ends up delivering the target once the correction has converged.
+        #[test]
+        fn correction_converges(k in 0.7f64..1.45, target in 100_000f64..3_000_000.0, seed in any::<u64>()) {
+            let mut a = BitrateAdjuster::new(target);
+            let fps = 30.0;
+            let mut s = seed | 1;
+            let mut produced = 0.0;
+            let mut counted = 0.0;
+            for n in 0..900u64 {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                let noise = 0.8 + 0.4 * ((s >> 11) as f64 / (1u64 << 53) as f64);
+                let bits = k * a.ask_bps() / fps * noise;
+                let now = Duration::from_millis(n * 1000 / 30);
+                a.on_encoded(now, bits, false, fps);
+                if n >= 600 {
+                    produced += bits;
+                    counted += target / fps;
+                }
+            }
+            let err = (produced / counted - 1.0).abs();
+            prop_assert!(err < 0.03, "k {k}: delivered {:.3} of target", produced / counted);
+            prop_assert!((a.utilisation() - k).abs() < 0.05 * k);
+        }
+    }
+
+    #[test]
+    fn keyframes_do_not_look_like_overshoot() {
+        let mut a = BitrateAdjuster::new(1_000_000.0);
+        for n in 0..120u64 {
+            let now = Duration::from_millis(n * 33);
+            let key = n % 30 == 0;
+            let bits = if key { 300_000.0 } else { a.ask_bps() / 30.0 };
+            a.on_encoded(now, bits, key, 30.0);
+        }
+        assert!(
+            (a.ask_bps() - 1_000_000.0).abs() < 10_000.0,
+            "{}",
+            a.ask_bps()
+        );
+    }
+
+    #[test]
+    fn correction_is_clamped() {
+        let mut a = BitrateAdjuster::new(1_000_000.0);
+        for n in 0..300u64 {
+            a.on_encoded(
+                Duration::from_millis(n * 33),
+                10.0 * a.ask_bps() / 30.0,
+                false,
+                30.0,
+            );
+        }
+        assert_eq!(a.ask_bps(), 500_000.0);
+    }
+}

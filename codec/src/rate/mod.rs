@@ -1,0 +1,368 @@
+//! Rate control for links whose bandwidth changes every second.
+//!
+//! A [`RateController`] sits between the bandwidth estimator and the encoder. It is sans-IO:
+//! time is a parameter (`now`, any monotonic origin), nothing sleeps or reads a clock, so a
+//! simulated call runs faster than real time and every test is deterministic.
+//!
+//! Inputs: target updates from the estimator ([`RateController::set_target`], libwebrtc
+//! `SetRates` semantics: 0 bps pauses), the real size of every encoded frame
+//! ([`RateController::on_encoded`]), loss and RTT hints. Output, before every captured frame
+//! ([`RateController::decide`]): encode or drop, the rates to hand the encoder, a keyframe size
+//! cap, and the resolution and frame rate to encode at.
+//!
+//! | piece | what it does |
+//! |---|---|
+//! | [`dropper::FrameDropper`] | leaky bucket on actual bytes, drained at the target: a frame is encoded only if it fits; the room left is its byte budget (keyframes included) |
+//! | [`adjuster::BitrateAdjuster`] | measures each encoder's real output per ask and corrects the ask (an encoder overshooting by 15 % is asked for 15 % less) |
+//! | [`ladder::Ladder`] | resolution / frame-rate ladder with hysteresis (down fast, up slow) |
+//!
+//! Resolution changes reach the encoder as frames of the new size (its live resize); rav1e, which
+//! cannot change its rate live, restarts only on large sustained changes by itself.
+
+pub mod adjuster;
+pub mod dropper;
+pub mod ladder;
+
+use std::time::Duration;
+
+use crate::encoder::Rates;
+use adjuster::BitrateAdjuster;
+use dropper::{Admission, FrameDropper};
+use ladder::{FpsStep, Ladder, Rung};
+
+/// Settings of a [`RateController`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RateControlConfig {
+    /// Capture size.
+    pub source_width: u32,
+    /// Capture size.
+    pub source_height: u32,
+    /// Capture frame rate.
+    pub source_fps: f64,
+    /// Resolution ladder (default: [`ladder::default_rungs`] for the source).
+    pub rungs: Vec<Rung>,
+    /// Frame-rate steps on the bottom rung.
+    pub fps_steps: Vec<FpsStep>,
+    /// Size of the dropper's bucket in time at the target rate.
+    pub bucket: Duration,
+    /// Use the frame dropper.
+    pub drop_frames: bool,
+    /// Use the bitrate adjuster.
+    pub adjust_bitrate: bool,
+    /// Use the resolution/frame-rate ladder.
+    pub use_ladder: bool,
+}
+
+impl RateControlConfig {
+    /// Everything on, default ladder for the source.
+    pub fn new(source_width: u32, source_height: u32, source_fps: f64) -> Self {
+        Self {
+            source_width,
+            source_height,
+            source_fps,
+            rungs: ladder::default_rungs(source_width, source_height),
+            fps_steps: ladder::default_fps_steps(),
+            bucket: Duration::from_millis(500),
+            drop_frames: true,
+            adjust_bitrate: true,
+            use_ladder: true,
+        }
+    }
+}
+
+/// Why the controller skipped a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// The target is 0 (paused).
+    Paused,
+    /// The leaky bucket is too full.
+    Bucket,
+    /// Frame-rate step: fewer frames per second than the camera delivers.
+    FrameRate,
+}
+
+/// What to do with the frame captured now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameDecision {
+    /// `None`: encode it. `Some`: skip it, and why.
+    pub skip: Option<SkipReason>,
+    /// Size to encode at (scale the capture to it).
+    pub width: u32,
+    /// Size to encode at.
+    pub height: u32,
+    /// Rates to give the encoder before this frame, when they changed since the last decision.
+    pub rates: Option<Rates>,
+    /// Keyframe cap in percent of an average frame at the encoder's rate, when it changed
+    /// (for encoders that support it).
+    pub max_keyframe_pct: Option<u32>,
+}
+
+/// Steps the keyframe cap moves between (changing it costs the encoder a reconfiguration).
+const KEYFRAME_CAP_STEPS: [u32; 8] = [100, 150, 200, 300, 500, 800, 1200, 2000];
+
+/// The rate controller (see the module docs).
+#[derive(Debug, Clone)]
+pub struct RateController {
+    config: RateControlConfig,
+    target: Rates,
+    dropper: FrameDropper,
+    adjuster: BitrateAdjuster,
+    ladder: Ladder,
+    loss: f64,
+    rtt: Option<Duration>,
+    last_admitted: Option<Duration>,
+    given: Option<Rates>,
+    given_cap: Option<u32>,
+    fps: f64,
+}
+
+impl RateController {
+    /// A controller starting at `initial`.
+    pub fn new(config: RateControlConfig, initial: Rates) -> Self {
+        let fps = config.source_fps.max(1.0);
+        Self {
+            dropper: FrameDropper::new(f64::from(initial.bitrate_bps), fps, config.bucket),
+            adjuster: BitrateAdjuster::new(f64::from(initial.bitrate_bps)),
+            ladder: Ladder::new(
+                config.rungs.clone(),
+                config.fps_steps.clone(),
+                fps,
+                initial.bitrate_bps,
+            ),
+            target: initial,
+            loss: 0.0,
+            rtt: None,
+            last_admitted: None,
+            given: None,
+            given_cap: None,
+            fps,
+            config,
+        }
+    }
+
+    /// A new target from the bandwidth estimator (0 bps pauses).
+    pub fn set_target(&mut self, now: Duration, target: Rates) {
+        self.target = target;
+        self.dropper
+            .set_rate(now, f64::from(target.bitrate_bps), self.fps);
+        self.adjuster.set_target(f64::from(target.bitrate_bps));
+    }
+
+    /// The current target.
+    pub fn target(&self) -> Rates {
+        self.target
+    }
+
+    /// Packet loss fraction reported by the receiver (0..=1). High loss holds the ladder.
+    pub fn on_loss(&mut self, fraction: f64) {
+        self.loss = fraction.clamp(0.0, 1.0);
+    }
+
+    /// Round-trip time.
+    pub fn on_rtt(&mut self, rtt: Duration) {
+        self.rtt = Some(rtt);
+    }
+
+    /// Round-trip time last reported.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// How many times the ladder moved.
+    pub fn resolution_changes(&self) -> u64 {
+        self.ladder.changes()
+    }
+
+    /// The adjuster's measured utilisation of the encoder.
+    pub fn encoder_utilisation(&self) -> f64 {
+        self.adjuster.utilisation()
+    }
+
+    /// Queue the dropper's bucket represents at the current rate.
+    pub fn backlog(&self) -> Duration {
+        self.dropper.backlog()
+    }
+
+    /// Decides about the frame captured at `now`.
+    pub fn decide(&mut self, now: Duration) -> FrameDecision {
+        let state = if self.config.use_ladder {
+            self.ladder.update(now, self.target.bitrate_bps, self.loss)
+        } else {
+            ladder::LadderState {
+                width: self.config.source_width,
+                height: self.config.source_height,
+                fps: self.config.source_fps,
+            }
+        };
+        if (state.fps - self.fps).abs() > f64::EPSILON {
+            self.fps = state.fps;
+            self.dropper
+                .set_rate(now, f64::from(self.target.bitrate_bps), self.fps);
+        }
+        let mut decision = FrameDecision {
+            skip: None,
+            width: state.width,
+            height: state.height,
+            rates: None,
+            max_keyframe_pct: None,
+        };
+        if self.target.bitrate_bps == 0 {
+            decision.skip = Some(SkipReason::Paused);
+            return decision;
+        }
+        if self.fps + 0.01 < self.config.source_fps
+            && let Some(last) = self.last_admitted
+        {
+            // Keep frames at least one encode interval apart (with 1/4 frame of slack for
+            // capture jitter).
+            let interval = 1.0 / self.fps - 0.25 / self.config.source_fps.max(1.0);
+            if now.saturating_sub(last).as_secs_f64() < interval {
+                decision.skip = Some(SkipReason::FrameRate);
+                return decision;
+            }
+        }
+        let room_bits = if self.config.drop_frames {
+            match self.dropper.admit(now) {
+                Admission::Encode { max_frame_bits } => max_frame_bits,
+                Admission::Drop => {
+                    decision.skip = Some(SkipReason::Bucket);
+                    return decision;
+                }
+            }
+        } else {
+            f64::INFINITY
+        };
+        self.last_admitted = Some(now);
+        let ask = if self.config.adjust_bitrate {
+            self.adjuster.ask_bps()
+        } else {
+            f64::from(self.target.bitrate_bps)
+        };
+        let rates = Rates {
+            bitrate_bps: (ask.round() as u32).max(crate::encoder::MIN_BITRATE_BPS),
+            framerate: self.fps,
+        };
+        let changed = self.given.is_none_or(|g| {
+            g.framerate != rates.framerate
+                || (f64::from(g.bitrate_bps) - f64::from(rates.bitrate_bps)).abs()
+                    > 0.02 * f64::from(g.bitrate_bps)
+        });
+        if changed {
+            self.given = Some(rates);
+            decision.rates = Some(rates);
+        }
+        if self.config.drop_frames {
+            let average = f64::from(rates.bitrate_bps) / self.fps;
+            let pct = 100.0 * room_bits / average.max(1.0);
+            let step = KEYFRAME_CAP_STEPS
+                .iter()
+                .rev()
+                .copied()
+                .find(|&s| f64::from(s) <= pct)
+                .unwrap_or(KEYFRAME_CAP_STEPS[0]);
+            if self.given_cap != Some(step) {
+                self.given_cap = Some(step);
+                decision.max_keyframe_pct = Some(step);
+            }
+        }
+        decision
+    }
+
+    /// The frame admitted by the last [`RateController::decide`] was encoded into `bytes`.
+    pub fn on_encoded(&mut self, now: Duration, bytes: usize, keyframe: bool) {
+        let bits = bytes as f64 * 8.0;
+        self.dropper.on_encoded(bits);
+        self.adjuster.on_encoded(now, bits, keyframe, self.fps);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rates(bps: u32) -> Rates {
+        Rates {
+            bitrate_bps: bps,
+            framerate: 30.0,
+        }
+    }
+
+    /// A fake encoder producing `k` × its ask per frame, 6× that on keyframes.
+    fn run(ctrl: &mut RateController, seconds: f64, k: f64, start: Duration) -> (u64, u64, f64) {
+        let mut encoder_bps = 0.0;
+        let (mut sent, mut skipped, mut bits) = (0, 0, 0.0);
+        let frames = (seconds * 30.0) as u64;
+        for n in 0..frames {
+            let now = start + Duration::from_micros(n * 33_333);
+            let d = ctrl.decide(now);
+            if let Some(r) = d.rates {
+                encoder_bps = f64::from(r.bitrate_bps);
+            }
+            if d.skip.is_some() {
+                skipped += 1;
+                continue;
+            }
+            let key = n == 0;
+            let b = k * encoder_bps / 30.0 * if key { 6.0 } else { 1.0 };
+            ctrl.on_encoded(now, (b / 8.0) as usize, key);
+            sent += 1;
+            bits += b;
+        }
+        (sent, skipped, bits)
+    }
+
+    #[test]
+    fn overshooting_encoder_is_corrected_and_held_to_the_target() {
+        let mut c = RateController::new(RateControlConfig::new(1280, 720, 30.0), rates(1_000_000));
+        let (_, _, _) = run(&mut c, 10.0, 1.15, Duration::ZERO);
+        let (sent, skipped, bits) = run(&mut c, 10.0, 1.15, Duration::from_secs(10));
+        let kbps = bits / 10.0 / 1e3;
+        assert!((kbps - 1000.0).abs() < 30.0, "delivered {kbps:.0} kbps");
+        assert!(
+            skipped <= 3,
+            "{skipped} frames skipped of {}",
+            sent + skipped
+        );
+        assert!((c.encoder_utilisation() - 1.15).abs() < 0.05);
+    }
+
+    #[test]
+    fn capacity_drop_steps_down_and_drops_instead_of_queueing() {
+        let mut c = RateController::new(RateControlConfig::new(1280, 720, 30.0), rates(1_500_000));
+        run(&mut c, 5.0, 1.0, Duration::ZERO);
+        assert_eq!(c.decide(Duration::from_secs(5)).height, 720);
+        c.set_target(Duration::from_secs(5), rates(250_000));
+        let (_, _, bits) = run(&mut c, 5.0, 1.0, Duration::from_millis(5033));
+        let d = c.decide(Duration::from_secs(11));
+        assert_eq!(d.height, 180);
+        assert!(bits / 5.0 < 1.05 * 250_000.0, "{}", bits / 5.0);
+        assert!(c.backlog() <= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn pause_and_frame_rate_steps() {
+        let mut c = RateController::new(RateControlConfig::new(1280, 720, 30.0), rates(0));
+        assert_eq!(c.decide(Duration::ZERO).skip, Some(SkipReason::Paused));
+        c.set_target(Duration::ZERO, rates(60_000));
+        let (sent, skipped, _) = run(&mut c, 4.0, 1.0, Duration::from_millis(1));
+        // 60 kbps: the bottom rung at 10 fps.
+        assert!(
+            (38..=42).contains(&sent),
+            "{sent} sent, {skipped} skipped in 4 s"
+        );
+    }
+
+    #[test]
+    fn everything_off_is_a_pass_through() {
+        let mut cfg = RateControlConfig::new(640, 360, 30.0);
+        cfg.drop_frames = false;
+        cfg.adjust_bitrate = false;
+        cfg.use_ladder = false;
+        let mut c = RateController::new(cfg, rates(500_000));
+        let (sent, skipped, _) = run(&mut c, 3.0, 3.0, Duration::ZERO);
+        assert_eq!((sent, skipped), (90, 0));
+        let d = c.decide(Duration::from_secs(4));
+        assert_eq!((d.width, d.height), (640, 360));
+    }
+}
