@@ -397,3 +397,82 @@ fn conformance_on_our_vectors_and_a_broken_manifest() {
         "{r}"
     );
 }
+
+#[test]
+fn rc_reports_every_metric_against_the_baseline_and_plots() {
+    let svg = tmp("rc.svg");
+    let csv = tmp("rc.csv");
+    let r = json(&rtvc(&[
+        "rc",
+        "--codec",
+        "av1",
+        "--input",
+        "synthetic:320x180",
+        "--trace",
+        "builtin:steps",
+        "--trace-scale",
+        "0.3",
+        "--duration",
+        "4",
+        "--baseline",
+        "--plot",
+        svg.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+        "--json",
+    ]));
+    for key in [
+        "total_err",
+        "acc_1s_mean",
+        "acc_1s_p95",
+        "worst_500ms",
+        "worst_500ms_no_kf",
+        "utilisation",
+        "delay_p95_ms",
+        "delay_max_ms",
+        "t_react_down_ms",
+        "drops_pct",
+        "max_freeze_ms",
+        "keyframes",
+        "psnr_y",
+        "psnr_y_p05",
+        "resolution_changes",
+    ] {
+        assert!(r.get(key).is_some(), "missing {key} in {r}");
+        assert!(r["baseline"].get(key).is_some(), "baseline lacks {key}");
+    }
+    assert_eq!(r["frames"], 120);
+    assert_eq!(r["encoder"], "libaom");
+    assert!(r["psnr_y"].as_f64().unwrap() > 20.0);
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.starts_with("<svg") && plot.contains("capacity") && plot.contains("baseline"));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 121);
+    // Bad arguments are clear errors.
+    for (args, needle) in [
+        (vec!["--trace", "builtin:nope"], "unknown built-in trace"),
+        (vec!["--trace", "/nonexistent.up"], "/nonexistent.up"),
+        (
+            vec!["--trace", "builtin:lte", "--trace-scale", "0"],
+            "--trace-scale",
+        ),
+        (
+            vec!["--trace", "builtin:lte", "--ladder", "720"],
+            "--ladder",
+        ),
+    ] {
+        let mut all = vec![
+            "rc",
+            "--codec",
+            "h264",
+            "--input",
+            "synthetic:320x180",
+            "--duration",
+            "1",
+        ];
+        all.extend(args);
+        let out = rtvc(&all);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{all:?}: {err}");
+    }
+}

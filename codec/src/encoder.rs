@@ -76,11 +76,11 @@ pub struct EncoderConfig {
     /// (libwebrtc's `frame_drop_enabled`). Skipped frames are reported as
     /// [`DropReason::RateControl`].
     pub frame_dropping: bool,
-    /// Cap on a keyframe's size, as a percentage of the average frame size at the target rate
-    /// (libwebrtc uses 300 for libaom). `None` leaves the encoder's default, no cap: a capped
-    /// keyframe starts the stream at lower quality (−0.3 dB over a 200-frame 720p clip), so the
-    /// cap belongs to rate control for bandwidth-limited links, not to every encode.
-    pub max_keyframe_pct: Option<u32>,
+    /// Frame size caps at start (see [`FrameSizeCaps`]). The default is no cap: a capped
+    /// keyframe starts the stream at lower quality (−0.3 dB over a 200-frame 720p clip with
+    /// libwebrtc's 300 %), so caps belong to rate control on bandwidth-limited links
+    /// ([`VideoEncoder::set_frame_size_caps`]), not to every encode.
+    pub frame_size_caps: FrameSizeCaps,
 }
 
 impl EncoderConfig {
@@ -104,7 +104,7 @@ impl EncoderConfig {
             max_size: None,
             content: ContentKind::Camera,
             frame_dropping: true,
-            max_keyframe_pct: None,
+            frame_size_caps: FrameSizeCaps::default(),
         }
     }
 
@@ -139,15 +139,7 @@ impl EncoderConfig {
         {
             return Err(ConfigError::out_of_range("cores", c, "1..=1024"));
         }
-        if let Some(p) = self.max_keyframe_pct
-            && !(100..=10_000).contains(&p)
-        {
-            return Err(ConfigError::out_of_range(
-                "max_keyframe_pct",
-                p,
-                "100..=10000",
-            ));
-        }
+        self.frame_size_caps.validate()?;
         if let Some((mw, mh)) = self.max_size
             && (mw == 0 || mh == 0 || mw > MAX_DIMENSION || mh > MAX_DIMENSION)
         {
@@ -199,6 +191,32 @@ pub(crate) fn check_framerate(fps: f64) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// Caps on single frames, in percent of an average frame at the current target rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FrameSizeCaps {
+    /// Largest keyframe (`None`: no cap).
+    pub keyframe_pct: Option<u32>,
+    /// Largest inter frame (`None`: no cap).
+    pub inter_pct: Option<u32>,
+}
+
+impl FrameSizeCaps {
+    /// Valid caps are 100..=10000 %.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (field, v) in [
+            ("keyframe_pct", self.keyframe_pct),
+            ("inter_pct", self.inter_pct),
+        ] {
+            if let Some(p) = v
+                && !(100..=10_000).contains(&p)
+            {
+                return Err(ConfigError::out_of_range(field, p, "100..=10000"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// New rates from the bandwidth estimator (libwebrtc `SetRates`).
@@ -304,10 +322,10 @@ pub trait VideoEncoder: Send {
     /// Applies new rates (bitrate 0 pauses). Invalid values are a [`ConfigError`].
     fn set_rates(&mut self, rates: Rates) -> Result<(), Error>;
 
-    /// Caps keyframes at `pct` percent of an average frame at the current rate (`None`: no cap),
-    /// live. Returns `false` when the encoder has no such control (the call is then a no-op).
-    fn set_max_keyframe_pct(&mut self, pct: Option<u32>) -> Result<bool, Error> {
-        let _ = pct;
+    /// Caps frame sizes (live), e.g. to what the rate controller's bucket has room for.
+    /// Returns `false` when the encoder has no such control (the call is then a no-op).
+    fn set_frame_size_caps(&mut self, caps: FrameSizeCaps) -> Result<bool, Error> {
+        let _ = caps;
         Ok(false)
     }
 

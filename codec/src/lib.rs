@@ -54,7 +54,9 @@ pub mod synthetic;
 
 pub use decoder::{DecodeError, DecoderConfig, RecoveryAction, VideoDecoder};
 pub use encoded::{CodecKind, EncodedFrame, Packet};
-pub use encoder::{DropReason, EncodeOutcome, EncoderConfig, EncoderInfo, Rates, VideoEncoder};
+pub use encoder::{
+    DropReason, EncodeOutcome, EncoderConfig, EncoderInfo, FrameSizeCaps, Rates, VideoEncoder,
+};
 pub use error::{ConfigError, Error, FrameError, Result};
 pub use frame::{ColorSpace, Frame, FramePool, Rotation};
 pub use registry::{CodecRegistry, Tier};

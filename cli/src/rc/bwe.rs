@@ -7,7 +7,7 @@
 //!   and decreases at once;
 //! * when the bottleneck queue holds data older than 80 ms (delay-based overuse, as GCC's
 //!   trendline detector would flag), it drops to 85 % of the rate actually delivered over the last
-//!   500 ms.
+//!   250 ms.
 //!
 //! It updates every 200 ms (WebRTC sends new rates every 100 ms – 1 s).
 
@@ -55,7 +55,7 @@ impl Bwe {
             next = next.min(self.estimate_bps * 1.5f64.powf(dt.max(0.0)));
         }
         if link.head_wait_ms(now_ms as f64) > 80.0 {
-            next = next.min(0.85 * link.delivered_bps(500));
+            next = next.min(0.85 * link.delivered_bps(250));
         }
         let next = next.clamp(30_000.0, 5_000_000.0);
         let changed = (next - self.estimate_bps).abs() > 1.0;

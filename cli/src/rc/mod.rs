@@ -34,6 +34,13 @@ use link::Link;
 use metrics::{FrameRecord, Metrics, RunLog, Sample};
 use trace::Trace;
 
+/// Path round-trip time without queueing, ms.
+const BASE_RTT_MS: f64 = 40.0;
+/// How long a delivery takes to be reported back to the sender, ms.
+const FEEDBACK_DELAY_MS: f64 = 20.0;
+/// Transport feedback period, ms.
+const FEEDBACK_INTERVAL_MS: f64 = 50.0;
+
 /// Arguments of `rtvc rc`.
 #[derive(Debug, Args)]
 pub struct RcArgs {
@@ -64,6 +71,9 @@ pub struct RcArgs {
     /// Write an SVG plot.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Resolution ladder as HEIGHT:BITRATE,... (default: tuned per codec, see README).
+    #[arg(long)]
+    pub ladder: Option<String>,
     /// Write every captured frame of our run as CSV (time, size, bytes, skip, delay, PSNR, target,
     /// capacity) for your own analysis.
     #[arg(long)]
@@ -129,6 +139,8 @@ impl Sim<'_> {
         };
         let mut cfg = EncoderConfig::new(args.codec, sw, sh, initial.bitrate_bps, fps);
         cfg.max_size = Some((sw, sh));
+        // With our controller, it does the dropping; the baseline keeps the encoder's own.
+        cfg.frame_dropping = !self.ours;
         let mut encoder: Box<dyn VideoEncoder> = match &args.encoder {
             Some(name) => registry.create_encoder_named(name, &cfg)?,
             None => registry.create_call_encoder(&cfg)?,
@@ -136,7 +148,12 @@ impl Sim<'_> {
         let name = encoder.info().implementation.to_string();
         let mut decoder: Box<dyn VideoDecoder> =
             registry.create_decoder(args.codec, &DecoderConfig::default())?;
-        let mut rc_cfg = RateControlConfig::new(sw, sh, fps);
+        let mut rc_cfg = RateControlConfig::for_codec(args.codec, sw, sh, fps);
+        if let Some(l) = &args.ladder {
+            let t = rtvc_codec::rate::ladder::parse_thresholds(l)
+                .ok_or_else(|| CliError::Usage(format!("--ladder {l:?}: expected HEIGHT:BITRATE,... e.g. 720:1.2M,540:700k,360:300k,180:0")))?;
+            rc_cfg.rungs = rtvc_codec::rate::ladder::rungs_from(&t, sw, sh);
+        }
         if !self.ours {
             rc_cfg.drop_frames = false;
             rc_cfg.adjust_bitrate = false;
@@ -160,6 +177,11 @@ impl Sim<'_> {
         let mut next_frame = Some(first);
         let mut n: u64 = 0;
         let mut next_sample_ms = 0.0;
+        let mut next_feedback_ms = 0.0;
+        // (departure ms, queueing delay ms) of delivered frames, for the RTT model.
+        let mut deliveries: std::collections::VecDeque<(f64, f64)> = Default::default();
+        // Frames not yet acknowledged: (frame, send ms, departure ms once it left), in send order.
+        let mut unacked: std::collections::VecDeque<(u64, f64, Option<f64>)> = Default::default();
         loop {
             let t_ms = n as f64 * 1000.0 / fps;
             if t_ms >= duration_ms {
@@ -170,6 +192,37 @@ impl Sim<'_> {
                     f.delay_ms = Some(d.departed_ms - d.enqueued_ms);
                     f.arrival_ms = Some(d.departed_ms);
                 }
+                deliveries.push_back((d.departed_ms, d.departed_ms - d.enqueued_ms));
+                if let Some(u) = unacked.iter_mut().find(|u| u.0 == d.frame) {
+                    u.2 = Some(d.departed_ms);
+                }
+            }
+            // Transport feedback every 50 ms, reported 20 ms after the fact. The sender knows
+            // the queueing delay of the latest acknowledged frame, and that a frame sent at `s`
+            // and still unacknowledged means the round trip is at least `now - s`.
+            while next_feedback_ms <= t_ms {
+                let known = next_feedback_ms - FEEDBACK_DELAY_MS;
+                while deliveries.len() > 1 && deliveries[1].0 <= known {
+                    deliveries.pop_front();
+                }
+                let measured = deliveries
+                    .front()
+                    .filter(|&&(dep, _)| dep <= known)
+                    .map(|&(_, delay)| BASE_RTT_MS + delay);
+                while unacked
+                    .front()
+                    .is_some_and(|u| u.2.is_some_and(|d| d <= known))
+                {
+                    unacked.pop_front();
+                }
+                let bound = unacked.front().map(|u| next_feedback_ms - u.1);
+                if let Some(rtt) = measured.into_iter().chain(bound).reduce(f64::max) {
+                    ctrl.on_rtt(
+                        Duration::from_secs_f64(next_feedback_ms / 1000.0),
+                        Duration::from_secs_f64(rtt.max(BASE_RTT_MS) / 1000.0),
+                    );
+                }
+                next_feedback_ms += FEEDBACK_INTERVAL_MS;
             }
             if bwe.update(t_ms as u64, &link) {
                 let target = Rates {
@@ -202,8 +255,8 @@ impl Sim<'_> {
                 if let Some(r) = decision.rates {
                     encoder.set_rates(r)?;
                 }
-                if let Some(p) = decision.max_keyframe_pct {
-                    encoder.set_max_keyframe_pct(Some(p))?;
+                if let Some(caps) = decision.frame_size_caps {
+                    encoder.set_frame_size_caps(caps)?;
                 }
                 if (decision.width, decision.height) != size {
                     size = (decision.width, decision.height);
@@ -247,7 +300,9 @@ impl Sim<'_> {
                 let idx = index_of_ts.remove(&e.timestamp_us).unwrap_or(n);
                 let wire = Link::wire_bytes(e.data.len());
                 link.send(idx, e.data.len(), t_ms);
-                ctrl.on_encoded(now, e.data.len(), e.keyframe);
+                unacked.push_back((idx, t_ms, None));
+                // The controller accounts what goes on the wire, packet overhead included.
+                ctrl.on_encoded(now, wire, e.keyframe);
                 if let Some(r) = log.frames.get_mut(idx as usize) {
                     r.wire_bytes = wire;
                     r.keyframe = e.keyframe;
@@ -313,7 +368,9 @@ fn row(name: &str, a: f64, b: Option<f64>, unit: &str) {
 
 fn write_csv(path: &std::path::Path, log: &RunLog) -> Result<(), CliError> {
     use std::fmt::Write as _;
-    let mut out = String::from("t_ms,width,height,wire_bytes,keyframe,skip,delay_ms,psnr_y,target_kbps,capacity_kbps\n");
+    let mut out = String::from(
+        "t_ms,width,height,wire_bytes,keyframe,skip,delay_ms,psnr_y,target_kbps,capacity_kbps\n",
+    );
     for f in &log.frames {
         let s = log.samples.iter().rev().find(|s| s.t_ms <= f.t_ms);
         let _ = writeln!(

@@ -154,11 +154,6 @@ impl Trace {
         let bytes: f64 = (from_ms..to_ms).map(|ms| self.bytes_at(ms)).sum();
         bytes * 8000.0 / (to_ms - from_ms) as f64
     }
-
-    /// Length before it repeats, ms.
-    pub fn len_ms(&self) -> u64 {
-        self.slots.len() as u64
-    }
 }
 
 #[cfg(test)]
@@ -191,7 +186,6 @@ mod tests {
         // Two packets in ms 0, one in ms 2: 3 × 1500 bytes over 3 ms.
         std::fs::write(&p, "0\n0\n2\n").unwrap();
         let t = Trace::load(p.to_str().unwrap(), 0.5, 0).unwrap();
-        assert_eq!(t.len_ms(), 3);
         assert_eq!(t.bytes_at(0), 1500.0);
         assert_eq!(t.bytes_at(5), 750.0);
         std::fs::write(&p, "0\nx\n").unwrap();

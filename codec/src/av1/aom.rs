@@ -6,7 +6,7 @@
 //! | setting | value |
 //! |---|---|
 //! | usage | `AOM_USAGE_REALTIME`, one pass, `g_lag_in_frames = 0` (zero delay) |
-//! | rate control | CBR; undershoot/overshoot 50/50 %; buffer 600/600/1000 ms; qindex 10..56 (0..63 scale); keyframe size cap only when [`EncoderConfig::max_keyframe_pct`] asks (libwebrtc: 300 %) |
+//! | rate control | CBR; undershoot/overshoot 50/50 %; buffer 600/600/1000 ms; qindex 10..56 (0..63 scale); frame size caps only when asked ([`EncoderConfig::frame_size_caps`], live with `set_frame_size_caps`; libwebrtc caps keyframes at 300 %) |
 //! | keyframes | only on request (`kf_mode` disabled, `AOM_EFLAG_FORCE_KF`) |
 //! | tools | aq-mode 3 (cyclic refresh), CDEF on, no TPL, no delta-q, no order hints |
 //! | speed | 10 from 640x360 up; 9 below that; 8 at 320x180 and smaller |
@@ -29,8 +29,8 @@ use libaom_sys as aom;
 use crate::av1::obu::leading_temporal_delimiter_len;
 use crate::encoded::{CodecKind, EncodedFrame};
 use crate::encoder::{
-    ContentKind, DropReason, EncodeOutcome, EncoderConfig, EncoderInfo, LiveBitrate, RateState,
-    Rates, VideoEncoder, timed,
+    ContentKind, DropReason, EncodeOutcome, EncoderConfig, EncoderInfo, FrameSizeCaps, LiveBitrate,
+    RateState, Rates, VideoEncoder, timed,
 };
 use crate::error::{ConfigError, Error};
 use crate::frame::{ColorSpace, Frame, Matrix, Range};
@@ -242,11 +242,22 @@ impl AomEncoder {
         for (id, v) in settings {
             self.control(id, v)?;
         }
-        if let Some(pct) = self.config.max_keyframe_pct {
-            self.control(aom::AOME_SET_MAX_INTRA_BITRATE_PCT, pct as c_int)?;
-        }
+        let caps = self.config.frame_size_caps;
+        self.apply_caps(caps)?;
         self.color = None;
         Ok(())
+    }
+
+    fn apply_caps(&mut self, caps: FrameSizeCaps) -> Result<(), Error> {
+        // 0 = no cap.
+        self.control(
+            aom::AOME_SET_MAX_INTRA_BITRATE_PCT,
+            caps.keyframe_pct.unwrap_or(0) as c_int,
+        )?;
+        self.control(
+            aom::AV1E_SET_MAX_INTER_BITRATE_PCT,
+            caps.inter_pct.unwrap_or(0) as c_int,
+        )
     }
 
     fn destroy(&mut self) {
@@ -483,19 +494,11 @@ impl VideoEncoder for AomEncoder {
         Ok(())
     }
 
-    fn set_max_keyframe_pct(&mut self, pct: Option<u32>) -> Result<bool, Error> {
-        if let Some(p) = pct
-            && !(100..=10_000).contains(&p)
-        {
-            return Err(ConfigError::out_of_range("max_keyframe_pct", p, "100..=10000").into());
-        }
-        if pct != self.config.max_keyframe_pct {
-            self.config.max_keyframe_pct = pct;
-            // 0 = no cap.
-            self.control(
-                aom::AOME_SET_MAX_INTRA_BITRATE_PCT,
-                pct.unwrap_or(0) as c_int,
-            )?;
+    fn set_frame_size_caps(&mut self, caps: FrameSizeCaps) -> Result<bool, Error> {
+        caps.validate()?;
+        if caps != self.config.frame_size_caps {
+            self.config.frame_size_caps = caps;
+            self.apply_caps(caps)?;
         }
         Ok(true)
     }

@@ -64,11 +64,20 @@ impl BitrateAdjuster {
         self.utilisation
     }
 
-    /// Records an encoded frame produced while asking for `ask_bps` at `framerate`.
-    pub fn on_encoded(&mut self, now: Duration, bits: f64, keyframe: bool, framerate: f64) {
-        if !keyframe && self.ask_bps > 0.0 {
+    /// Records an encoded frame of `bits` produced while the encoder was given `asked_bps` at
+    /// `framerate` (what it was really given, which may differ from [`Self::ask_bps`] when the
+    /// caller scaled it).
+    pub fn on_encoded(
+        &mut self,
+        now: Duration,
+        bits: f64,
+        keyframe: bool,
+        asked_bps: f64,
+        framerate: f64,
+    ) {
+        if !keyframe && asked_bps > 0.0 {
             self.frames
-                .push_back((now, self.ask_bps / framerate.max(1.0), bits.max(0.0)));
+                .push_back((now, asked_bps / framerate.max(1.0), bits.max(0.0)));
         }
         while let Some(&(t, _, _)) = self.frames.front() {
             if now.saturating_sub(t) > self.window {
@@ -114,7 +123,8 @@ mod tests {
                 let noise = 0.8 + 0.4 * ((s >> 11) as f64 / (1u64 << 53) as f64);
                 let bits = k * a.ask_bps() / fps * noise;
                 let now = Duration::from_millis(n * 1000 / 30);
-                a.on_encoded(now, bits, false, fps);
+                let asked = a.ask_bps();
+                a.on_encoded(now, bits, false, asked, fps);
                 if n >= 600 {
                     produced += bits;
                     counted += target / fps;
@@ -133,7 +143,8 @@ mod tests {
             let now = Duration::from_millis(n * 33);
             let key = n % 30 == 0;
             let bits = if key { 300_000.0 } else { a.ask_bps() / 30.0 };
-            a.on_encoded(now, bits, key, 30.0);
+            let asked = a.ask_bps();
+            a.on_encoded(now, bits, key, asked, 30.0);
         }
         assert!(
             (a.ask_bps() - 1_000_000.0).abs() < 10_000.0,
@@ -146,10 +157,12 @@ mod tests {
     fn correction_is_clamped() {
         let mut a = BitrateAdjuster::new(1_000_000.0);
         for n in 0..300u64 {
+            let asked = a.ask_bps();
             a.on_encoded(
                 Duration::from_millis(n * 33),
-                10.0 * a.ask_bps() / 30.0,
+                10.0 * asked / 30.0,
                 false,
+                asked,
                 30.0,
             );
         }

@@ -4,8 +4,9 @@
 //! admitted only if it can fit into what is left of the bucket (`size - level`), and the encoder
 //! is told that room as the frame's byte budget (keyframes included); when the bucket is too full
 //! for even a small frame, the frame is dropped before encoding. The bucket size is a time window
-//! at the target rate (500 ms by default): that bounds how much the sender can put in flight
-//! beyond what the link drains, i.e. the queueing delay it can cause.
+//! at the target rate (120 ms in [`crate::rate::RateControlConfig`]): that bounds how much the
+//! sender can put in flight beyond what the link drains, i.e. the queueing delay it can cause,
+//! and the worst 500 ms window to (500 + 120) / 500 = 1.24× the target.
 
 use std::time::Duration;
 

@@ -1,9 +1,11 @@
 //! Resolution and frame-rate ladder with hysteresis.
 //!
-//! Rungs (for a 16:9 720p source): 1280x720 from 1.2 Mbps, 960x540 from 700 kbps, 640x360 from
-//! 300 kbps, 320x180 below that; on the bottom rung the frame rate steps 30 → 15 fps under
-//! 150 kbps and → 10 fps under 80 kbps. Other aspect ratios keep their shape (heights 720, 540,
-//! 360, 180); rungs above the source size are left out.
+//! Generic rungs (for a 16:9 720p source): 1280x720 from 1.2 Mbps, 960x540 from 700 kbps,
+//! 640x360 from 300 kbps, 320x180 below that; per-codec rungs ([`rungs_for`]) sit much lower,
+//! because measured against the capture a smaller picture loses more than the bits it saves
+//! (see [`AV1_THRESHOLDS`]). On the bottom rung the frame rate steps 30 → 15 fps under 60 kbps
+//! and → 10 fps under 40 kbps. Other aspect ratios keep their shape; rungs above the source size
+//! are left out.
 //!
 //! Down is fast, up is slow: a step down happens once the target has been below the rung's
 //! threshold for 200 ms (and may skip rungs); a step up needs the target 15 % above the next
@@ -36,29 +38,43 @@ fn even(v: f64) -> u32 {
     ((v / 2.0).round() as u32).max(1) * 2
 }
 
-/// The default rungs for a source of `width`x`height` (see the module docs).
-pub fn default_rungs(width: u32, height: u32) -> Vec<Rung> {
+/// Rung heights with the lowest target (bits/s) each is used at; the last one is used below.
+pub type RungThresholds = [(u32, u32)];
+
+/// The thresholds of the module docs (720p from 1.2 Mbps, 540p from 700 kbps, 360p from
+/// 300 kbps, 180p below).
+pub const GENERIC_THRESHOLDS: [(u32, u32); 4] =
+    [(720, 1_200_000), (540, 700_000), (360, 300_000), (180, 0)];
+
+/// AV1 (libaom realtime) keeps the capture resolution far down: on the talking-head clip, PSNR
+/// against the 720p capture is higher at 720p than at any lower size down to ~300 kbps (and a
+/// resolution change costs a keyframe); `rtvc rc` measured these rungs against 350/250/150 kbps
+/// ones (README, rate control).
+pub const AV1_THRESHOLDS: [(u32, u32); 3] = [(720, 150_000), (360, 80_000), (180, 0)];
+
+/// H.264 (openh264, Constrained Baseline): the same measurement put its rungs a little higher.
+pub const H264_THRESHOLDS: [(u32, u32); 3] = [(720, 250_000), (360, 100_000), (180, 0)];
+
+/// Rungs for a source of `width`x`height` from `thresholds` (heights above the source are left
+/// out; a source between rungs becomes its own top rung; the bottom rung has threshold 0).
+pub fn rungs_from(thresholds: &RungThresholds, width: u32, height: u32) -> Vec<Rung> {
     let aspect = f64::from(width) / f64::from(height.max(1));
-    let mut rungs: Vec<Rung> = [
-        (720u32, 1_200_000u32),
-        (540, 700_000),
-        (360, 300_000),
-        (180, 0),
-    ]
-    .iter()
-    .filter(|&&(h, _)| h <= height)
-    .map(|&(h, min_bps)| Rung {
-        width: even(f64::from(h) * aspect).min(width),
-        height: h,
-        min_bps,
-    })
-    .collect();
+    let mut rungs: Vec<Rung> = thresholds
+        .iter()
+        .filter(|&&(h, _)| h <= height)
+        .map(|&(h, min_bps)| Rung {
+            width: even(f64::from(h) * aspect).min(width),
+            height: h,
+            min_bps,
+        })
+        .collect();
+    let top = thresholds.iter().map(|t| t.0).max().unwrap_or(height);
     if rungs
         .first()
-        .is_none_or(|r| r.height < height && height < 720)
+        .is_none_or(|r| r.height < height && height < top)
     {
         // A source between rungs: its own size is the top rung, at the next rung's threshold.
-        let min_bps = rungs.first().map_or(0, |r| r.min_bps.max(300_000));
+        let min_bps = rungs.first().map_or(0, |r| r.min_bps);
         rungs.insert(
             0,
             Rung {
@@ -74,15 +90,49 @@ pub fn default_rungs(width: u32, height: u32) -> Vec<Rung> {
     rungs
 }
 
+/// The generic rungs for a source of `width`x`height` (see the module docs).
+pub fn default_rungs(width: u32, height: u32) -> Vec<Rung> {
+    rungs_from(&GENERIC_THRESHOLDS, width, height)
+}
+
+/// The rungs for `codec`.
+pub fn rungs_for(codec: crate::encoded::CodecKind, width: u32, height: u32) -> Vec<Rung> {
+    match codec {
+        crate::encoded::CodecKind::Av1 => rungs_from(&AV1_THRESHOLDS, width, height),
+        crate::encoded::CodecKind::H264 => rungs_from(&H264_THRESHOLDS, width, height),
+    }
+}
+
+/// Parses `720:1200k,540:700k,360:300k,180:0` into thresholds.
+pub fn parse_thresholds(s: &str) -> Option<Vec<(u32, u32)>> {
+    let mut v: Vec<(u32, u32)> = s
+        .split(',')
+        .map(|part| {
+            let (h, b) = part.trim().split_once(':')?;
+            let b = b.trim().to_ascii_lowercase();
+            let bps = match b.strip_suffix('k') {
+                Some(k) => k.parse::<f64>().ok()? * 1e3,
+                None => match b.strip_suffix('m') {
+                    Some(m) => m.parse::<f64>().ok()? * 1e6,
+                    None => b.parse::<f64>().ok()?,
+                },
+            };
+            Some((h.trim().parse().ok()?, bps as u32))
+        })
+        .collect::<Option<_>>()?;
+    v.sort_by_key(|t| std::cmp::Reverse(t.0));
+    (!v.is_empty()).then_some(v)
+}
+
 /// The default frame-rate steps of the bottom rung.
 pub fn default_fps_steps() -> Vec<FpsStep> {
     vec![
         FpsStep {
-            min_bps: 150_000,
+            min_bps: 60_000,
             fps: 30.0,
         },
         FpsStep {
-            min_bps: 80_000,
+            min_bps: 40_000,
             fps: 15.0,
         },
         FpsStep {
@@ -281,6 +331,11 @@ mod tests {
         assert_eq!((r[1].width, r[1].height), (480, 360));
         assert_eq!(r.last().unwrap().min_bps, 0);
         assert_eq!(default_rungs(1920, 1080)[0].height, 720);
+        assert_eq!(
+            parse_thresholds("360:300k, 720:1.2m,180:0"),
+            Some(vec![(720, 1_200_000), (360, 300_000), (180, 0)])
+        );
+        assert_eq!(parse_thresholds("720"), None);
     }
 
     fn step(l: &mut Ladder, t: &mut Duration, ms: u64, bps: u32, loss: f64) -> u32 {
@@ -313,12 +368,12 @@ mod tests {
 
     #[test]
     fn frame_rate_steps_on_the_bottom_rung() {
-        let mut l = ladder(60_000);
+        let mut l = ladder(30_000);
         assert_eq!((l.state().height, l.state().fps), (180, 10.0));
         let mut t = Duration::ZERO;
         for _ in 0..20 {
             t += Duration::from_millis(500);
-            l.update(t, 200_000, 0.0);
+            l.update(t, 80_000, 0.0);
         }
         assert_eq!((l.state().height, l.state().fps), (180, 30.0));
     }
