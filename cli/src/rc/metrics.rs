@@ -20,8 +20,13 @@ pub struct FrameRecord {
     pub width: u32,
     /// Encoded size.
     pub height: u32,
-    /// Luma MSE of what the receiver shows at this instant against the captured frame.
+    /// Luma MSE of the latest decoded picture (dropped frames repeat the previous one) against
+    /// the captured frame: coding quality and drops, ignoring network delay.
     pub mse_y: f64,
+    /// Luma MSE of what the receiver really has on screen at this instant (the latest picture
+    /// that arrived within the playout deadline) against the captured frame: delay counts too.
+    /// `None` before the first picture arrived.
+    pub mse_y_display: Option<f64>,
     /// Queueing delay of this frame (last byte out − first byte in), ms.
     pub delay_ms: Option<f64>,
     /// When its last byte left the bottleneck, ms.
@@ -84,11 +89,15 @@ pub struct Metrics {
     pub max_freeze_ms: f64,
     /// Keyframes sent.
     pub keyframes: usize,
-    /// ffmpeg-style PSNR-Y (of the mean MSE) of what the receiver shows at every capture instant,
-    /// upscaled to the capture size, against the capture.
+    /// ffmpeg-style PSNR-Y (of the mean MSE) of the latest decoded picture at every capture
+    /// instant (a dropped frame repeats the previous picture), upscaled to the capture size,
+    /// against the capture. Network delay is not counted here; see `psnr_y_display`.
     pub psnr_y: f64,
     /// 5th percentile of the per-instant PSNR-Y.
     pub psnr_y_p05: f64,
+    /// The same as `psnr_y` for what is on the receiver's screen at each capture instant, with a
+    /// 150 ms playout deadline: a picture that queued longer is lost (the previous one stays).
+    pub psnr_y_display: f64,
     /// Resolution changes.
     pub resolution_changes: usize,
     /// Frames captured.
@@ -237,6 +246,8 @@ impl RunLog {
         arrivals.sort_by(|a, b| a.total_cmp(b));
         let max_freeze = arrivals.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
         let mean_mse = self.frames.iter().map(|f| f.mse_y).sum::<f64>() / n;
+        let shown: Vec<f64> = self.frames.iter().filter_map(|f| f.mse_y_display).collect();
+        let mean_mse_display = shown.iter().sum::<f64>() / shown.len().max(1) as f64;
         let mut per_frame: Vec<f64> = self.frames.iter().map(|f| psnr(f.mse_y)).collect();
         let p05 = percentile(&mut per_frame, 5.0);
         let r3 = |v: f64| round(v, 3);
@@ -270,6 +281,7 @@ impl RunLog {
             keyframes: self.frames.iter().filter(|f| f.keyframe).count(),
             psnr_y: round(psnr(mean_mse), 2),
             psnr_y_p05: round(p05, 2),
+            psnr_y_display: round(psnr(mean_mse_display), 2),
             resolution_changes: self.resolution_changes.len(),
             frames: self.frames.len(),
             sent_kbps: round(total_sent / duration_ms, 1),

@@ -38,6 +38,9 @@ use trace::Trace;
 const BASE_RTT_MS: f64 = 40.0;
 /// How long a delivery takes to be reported back to the sender, ms.
 const FEEDBACK_DELAY_MS: f64 = 20.0;
+/// Receiver playout deadline: pictures whose queueing delay exceeds it count as lost in
+/// `psnr_y_display`, ms.
+pub const PLAYOUT_DEADLINE_MS: f64 = 150.0;
 /// Transport feedback period, ms.
 const FEEDBACK_INTERVAL_MS: f64 = 50.0;
 
@@ -170,7 +173,12 @@ impl Sim<'_> {
         let mut ctrl = RateController::new(rc_cfg, initial);
         let (mut down, mut up) = (Scaler::new(), Scaler::new());
         let mut log = RunLog::default();
+        // Latest decoded picture (coding quality, no network delay) ...
         let mut shown: Option<Frame> = None;
+        // ... and what the receiver really has on screen: pictures in flight wait for their
+        // last byte to arrive.
+        let mut in_flight: std::collections::HashMap<u64, Frame> = Default::default();
+        let mut on_screen: Option<Frame> = None;
         let mut size = (sw, sh);
         let duration_ms = args.duration * 1000.0;
         let mut index_of_ts = std::collections::HashMap::new();
@@ -193,6 +201,13 @@ impl Sim<'_> {
                     f.arrival_ms = Some(d.departed_ms);
                 }
                 deliveries.push_back((d.departed_ms, d.departed_ms - d.enqueued_ms));
+                // A picture later than the playout deadline is useless: the receiver keeps
+                // showing the previous one.
+                if let Some(pic) = in_flight.remove(&d.frame)
+                    && d.departed_ms - d.enqueued_ms <= PLAYOUT_DEADLINE_MS
+                {
+                    on_screen = Some(pic);
+                }
                 if let Some(u) = unacked.iter_mut().find(|u| u.0 == d.frame) {
                     u.2 = Some(d.departed_ms);
                 }
@@ -271,6 +286,7 @@ impl Sim<'_> {
                 width: size.0,
                 height: size.1,
                 mse_y: 0.0,
+                mse_y_display: None,
                 delay_ms: None,
                 arrival_ms: None,
             };
@@ -316,6 +332,7 @@ impl Sim<'_> {
                     } else {
                         pic
                     };
+                    in_flight.insert(idx, pic.clone());
                     shown = Some(pic);
                 }
             }
@@ -324,8 +341,13 @@ impl Sim<'_> {
                 Some(s) => frame_mse(&src, s).map_err(rtvc_codec::Error::from)?.y,
                 None => 65025.0,
             };
+            let mse_display = match &on_screen {
+                Some(s) => Some(frame_mse(&src, s).map_err(rtvc_codec::Error::from)?.y),
+                None => None, // start-up: nothing on screen yet
+            };
             if let Some(r) = log.frames.last_mut() {
                 r.mse_y = mse;
+                r.mse_y_display = mse_display;
             }
             n += 1;
         }
@@ -359,10 +381,10 @@ struct Report {
     baseline: Option<Metrics>,
 }
 
-fn row(name: &str, a: f64, b: Option<f64>, unit: &str) {
+fn row(name: &str, a: f64, b: Option<f64>) {
     match b {
-        Some(b) => println!("  {name:22} {a:>10.3}{unit:4} {b:>10.3}{unit}"),
-        None => println!("  {name:22} {a:>10.3}{unit}"),
+        Some(b) => println!("  {name:22} {a:>12.3} {b:>12.3}"),
+        None => println!("  {name:22} {a:>12.3}"),
     }
 }
 
@@ -449,72 +471,23 @@ pub fn run(args: &RcArgs) -> Result<(), CliError> {
             ""
         }
     );
-    let o = &report.ours;
-    let b = report.baseline.as_ref();
-    row("sent kbps", o.sent_kbps, b.map(|b| b.sent_kbps), "");
-    row("target kbps", o.target_kbps, b.map(|b| b.target_kbps), "");
-    row("total_err", o.total_err, b.map(|b| b.total_err), "");
-    row("acc_1s_mean", o.acc_1s_mean, b.map(|b| b.acc_1s_mean), "");
-    row("acc_1s_p95", o.acc_1s_p95, b.map(|b| b.acc_1s_p95), "");
-    row("worst_500ms", o.worst_500ms, b.map(|b| b.worst_500ms), "");
-    row(
-        "worst_500ms_no_kf",
-        o.worst_500ms_no_kf,
-        b.map(|b| b.worst_500ms_no_kf),
-        "",
-    );
-    row("utilisation", o.utilisation, b.map(|b| b.utilisation), "");
-    row(
-        "utilisation_steady",
-        o.utilisation_steady,
-        b.map(|b| b.utilisation_steady),
-        "",
-    );
-    row(
-        "delay_p95_ms",
-        o.delay_p95_ms,
-        b.map(|b| b.delay_p95_ms),
-        "",
-    );
-    row(
-        "delay_max_ms",
-        o.delay_max_ms,
-        b.map(|b| b.delay_max_ms),
-        "",
-    );
-    row(
-        "t_react_down_ms",
-        o.t_react_down_ms,
-        b.map(|b| b.t_react_down_ms),
-        "",
-    );
-    row("drops_pct", o.drops_pct, b.map(|b| b.drops_pct), "");
-    row(
-        "fps_skips_pct",
-        o.fps_skips_pct,
-        b.map(|b| b.fps_skips_pct),
-        "",
-    );
-    row(
-        "max_freeze_ms",
-        o.max_freeze_ms,
-        b.map(|b| b.max_freeze_ms),
-        "",
-    );
-    row(
-        "keyframes",
-        o.keyframes as f64,
-        b.map(|b| b.keyframes as f64),
-        "",
-    );
-    row("psnr_y", o.psnr_y, b.map(|b| b.psnr_y), "");
-    row("psnr_y_p05", o.psnr_y_p05, b.map(|b| b.psnr_y_p05), "");
-    row(
-        "resolution_changes",
-        o.resolution_changes as f64,
-        b.map(|b| b.resolution_changes as f64),
-        "",
-    );
+    // One row per metric, in the order of the struct, ours then the baseline.
+    let ours = serde_json::to_value(&report.ours).map_err(|e| CliError::Check(e.to_string()))?;
+    let base = report
+        .baseline
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| CliError::Check(e.to_string()))?;
+    if let serde_json::Value::Object(fields) = &ours {
+        for (name, v) in fields {
+            let b = base
+                .as_ref()
+                .and_then(|b| b.get(name))
+                .and_then(|v| v.as_f64());
+            row(name, v.as_f64().unwrap_or(0.0), b);
+        }
+    }
     if let Some(p) = &args.plot {
         println!("plot: {}", p.display());
     }

@@ -17,8 +17,10 @@
 //! | [`ladder::Ladder`] | resolution / frame-rate ladder with hysteresis (down fast, up slow) |
 //! | queue guard | RTT above its recent minimum means a queue is building faster than the estimator reports: the rate the bucket drains at and the encoder's ask shrink with it (from 30 ms of excess, down to 30 % at 110 ms); the ladder waits while it is active, since a resolution change means a keyframe until the queue is gone |
 //!
-//! Frames are never held back longer than [`MAX_GAP`]: after that long without a frame, one small
-//! frame is admitted whatever the bucket says, so the receiver's picture never freezes for long.
+//! Frames are never held back longer than [`MAX_GAP`] while the path shows no queue: after that
+//! long without a frame, one small frame is admitted whatever the bucket says, so the receiver's
+//! picture never freezes for long. When the RTT excess reaches 1 s the link is treated as down
+//! and nothing is sent until it answers again (frames would only arrive stale).
 //!
 //! Resolution changes reach the encoder as frames of the new size (its live resize); rav1e, which
 //! cannot change its rate live, restarts only on large sustained changes by itself. The
@@ -130,6 +132,10 @@ const QUEUE_FULL: Duration = Duration::from_millis(110);
 /// Lowest fraction of the target the guard goes to (`rtvc rc` on the step and LTE traces: 0.1
 /// drains faster but drops a third more frames; 0.5 keeps more frames but queues longer).
 const GUARD_FLOOR: f64 = 0.3;
+/// RTT excess from which the link is treated as down (the guard stops sending). Below it, a
+/// long queue still gets frames at the guard's floor: stopping earlier (tried: 400 ms) froze the
+/// picture for seconds after the deep capacity drop of the step trace.
+const OUTAGE: Duration = Duration::from_millis(1000);
 /// How long RTT samples are kept for the minimum.
 const RTT_WINDOW: Duration = Duration::from_secs(10);
 
@@ -224,6 +230,10 @@ impl RateController {
             .saturating_sub(self.dropper.backlog());
         let g = if excess <= QUEUE_FREE {
             1.0
+        } else if excess >= OUTAGE {
+            // Nothing has come back for this long: the link is down. Frames sent now would only
+            // wait in the queue and arrive stale; send none until it answers again.
+            0.0
         } else {
             let span = (QUEUE_FULL - QUEUE_FREE).as_secs_f64();
             (1.0 - (1.0 - GUARD_FLOOR) * (excess - QUEUE_FREE).as_secs_f64() / span)
@@ -272,10 +282,12 @@ impl RateController {
                 fps: self.config.source_fps,
             }
         };
-        if (state.fps - self.fps).abs() > f64::EPSILON {
+        // The bucket drains at the target scaled by the queue guard.
+        let drain = f64::from(self.target.bitrate_bps) * self.guard;
+        if (state.fps - self.fps).abs() > f64::EPSILON || (drain - self.dropper_rate).abs() > 1.0 {
             self.fps = state.fps;
-            self.dropper
-                .set_rate(now, f64::from(self.target.bitrate_bps), self.fps);
+            self.dropper_rate = drain;
+            self.dropper.set_rate(now, drain, self.fps);
         }
         let mut decision = FrameDecision {
             skip: None,
@@ -303,9 +315,10 @@ impl RateController {
             match self.dropper.admit(now) {
                 Admission::Encode { max_frame_bits } => max_frame_bits,
                 Admission::Drop
-                    if self
-                        .last_admitted
-                        .is_some_and(|t| now.saturating_sub(t) >= MAX_GAP) =>
+                    if self.guard >= 1.0
+                        && self
+                            .last_admitted
+                            .is_some_and(|t| now.saturating_sub(t) >= MAX_GAP) =>
                 {
                     // Too long without a picture: one frame of average size gets through.
                     self.dropper_rate / self.fps
@@ -364,11 +377,15 @@ impl RateController {
     pub fn on_encoded(&mut self, now: Duration, bytes: usize, keyframe: bool) {
         let bits = bytes as f64 * 8.0;
         self.dropper.on_encoded(bits);
-        let asked = self.given.map_or(f64::from(self.target.bitrate_bps), |g| {
-            f64::from(g.bitrate_bps)
-        });
-        self.adjuster
-            .on_encoded(now, bits, keyframe, asked, self.fps);
+        // While the guard squeezes the encoder its frames say nothing about its normal
+        // utilisation (it cannot go below its quantizer limit): the adjuster does not learn then.
+        if self.guard >= 1.0 {
+            let asked = self.given.map_or(f64::from(self.target.bitrate_bps), |g| {
+                f64::from(g.bitrate_bps)
+            });
+            self.adjuster
+                .on_encoded(now, bits, keyframe, asked, self.fps);
+        }
     }
 }
 
@@ -465,8 +482,12 @@ mod tests {
         let d = c.decide(ms(1001));
         assert!(d.rates.is_some_and(|r| r.bitrate_bps < 600_000), "{d:?}");
         // Way beyond: the floor.
-        c.on_rtt(ms(1050), ms(400));
+        c.on_rtt(ms(1050), ms(300));
         assert_eq!(c.queue_guard(), 0.3);
+        // No answer for more than a second: the link is down, nothing is sent.
+        c.on_rtt(ms(1080), ms(1100));
+        assert_eq!(c.queue_guard(), 0.0);
+        assert_eq!(c.decide(ms(1090)).skip, Some(SkipReason::Bucket));
         // Queue gone: full speed again.
         c.on_rtt(ms(1100), ms(45));
         assert_eq!(c.queue_guard(), 1.0);
