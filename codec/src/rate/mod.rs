@@ -7,15 +7,16 @@
 //! Inputs: target updates from the estimator ([`RateController::set_target`], libwebrtc
 //! `SetRates` semantics: 0 bps pauses), the real size of every encoded frame
 //! ([`RateController::on_encoded`]), loss and RTT hints. Output, before every captured frame
-//! ([`RateController::decide`]): encode or drop, the rates to hand the encoder, a keyframe size
-//! cap, and the resolution and frame rate to encode at.
+//! ([`RateController::decide`]): encode or drop, the rates to hand the encoder, frame size caps
+//! (keyframe and inter), and the resolution and frame rate to encode at. Loss above 5 % holds
+//! the ladder from stepping up.
 //!
 //! | piece | what it does |
 //! |---|---|
 //! | [`dropper::FrameDropper`] | leaky bucket on actual bytes, drained at the target: a frame is encoded only if it fits; the room left is its byte budget (keyframes included) |
 //! | [`adjuster::BitrateAdjuster`] | measures each encoder's real output per ask and corrects the ask (an encoder overshooting by 15 % is asked for 15 % less) |
 //! | [`ladder::Ladder`] | resolution / frame-rate ladder with hysteresis (down fast, up slow) |
-//! | queue guard | RTT above its recent minimum means a queue is building faster than the estimator reports: the rate the bucket drains at and the encoder's ask shrink with it (from 30 ms of excess, down to 30 % at 110 ms); the ladder waits while it is active, since a resolution change means a keyframe until the queue is gone |
+//! | queue guard | RTT above its recent minimum (beyond what the bucket's own backlog explains) means a queue is building faster than the estimator reports: the rate the bucket drains at and the encoder's ask shrink with it (from 30 ms of excess, down to 30 % at 110 ms) until the queue is gone; the ladder waits meanwhile, since a resolution change means a keyframe |
 //!
 //! Frames are never held back longer than [`MAX_GAP`] while the path shows no queue: after that
 //! long without a frame, one small frame is admitted whatever the bucket says, so the receiver's
