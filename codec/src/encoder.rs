@@ -76,6 +76,14 @@ pub struct EncoderConfig {
     /// (libwebrtc's `frame_drop_enabled`). Skipped frames are reported as
     /// [`DropReason::RateControl`].
     pub frame_dropping: bool,
+    /// Let the encoder take back a frame that came out far larger than its rate allows, even
+    /// with [`EncoderConfig::frame_dropping`] off: libaom's post-encode drop (a frame above 8
+    /// average frames while its buffer is low is discarded, its state restored, and the next
+    /// frame encoded at the highest quantizer) plus a drop only when its buffer is empty. After
+    /// a sudden 10× rate cut libaom can raise its quantizer only a little per frame, so without
+    /// this the next frames come out 10–40× their budget. Reported as
+    /// [`DropReason::RateControl`]. Only libaom has it; the others ignore it.
+    pub drop_overshoot: bool,
     /// Frame size caps at start (see [`FrameSizeCaps`]). The default is no cap: a capped
     /// keyframe starts the stream at lower quality (−0.3 dB over a 200-frame 720p clip with
     /// libwebrtc's 300 %), so caps belong to rate control on bandwidth-limited links
@@ -104,6 +112,7 @@ impl EncoderConfig {
             max_size: None,
             content: ContentKind::Camera,
             frame_dropping: true,
+            drop_overshoot: false,
             frame_size_caps: FrameSizeCaps::default(),
         }
     }

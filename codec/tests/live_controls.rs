@@ -347,3 +347,60 @@ fn payloads_follow_webrtc_framing() {
         );
     }
 }
+
+#[test]
+fn libaom_takes_back_overshoot_after_a_deep_rate_cut() {
+    // A sender's rate controller cuts the rate 20× and skips frames while the link queue drains
+    // (so libaom does not see them). Without help libaom raises its quantizer only a little per
+    // frame and the next frames come out at many times their budget; with `drop_overshoot`
+    // such a frame is taken back (reported as a drop) and the next one is encoded small.
+    let run = |drop_overshoot: bool| {
+        let mut cfg = EncoderConfig::new(CodecKind::Av1, 640, 360, 2_000_000, 30.0);
+        cfg.threads = Some(2);
+        cfg.frame_dropping = false;
+        cfg.drop_overshoot = drop_overshoot;
+        let mut enc = registry().create_encoder_named("libaom", &cfg).unwrap();
+        let mut dec = decoder(CodecKind::Av1);
+        let scene = SyntheticScene::new(640, 360, 30.0).unwrap();
+        let (mut largest, mut dropped, mut decoded) = (0usize, 0, 0);
+        for n in 0..60 {
+            if n == 30 {
+                enc.set_rates(Rates {
+                    bitrate_bps: 100_000,
+                    framerate: 30.0,
+                })
+                .unwrap();
+            }
+            if (30..40).contains(&n) {
+                continue;
+            }
+            match enc.encode(&scene.frame(n), false).unwrap() {
+                EncodeOutcome::Encoded(e) => {
+                    if n >= 40 {
+                        largest = largest.max(e.data.len());
+                    }
+                    // Whatever was taken back never reached the stream: it decodes cleanly.
+                    dec.decode(&Packet::from(&e)).unwrap().unwrap();
+                    decoded += 1;
+                }
+                EncodeOutcome::Dropped(DropReason::RateControl) => dropped += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        (largest, dropped, decoded)
+    };
+    let budget = 100_000 / 30 / 8;
+    let (plain, plain_dropped, _) = run(false);
+    let (guarded, dropped, decoded) = run(true);
+    println!(
+        "largest frame after the cut: {plain} B without, {guarded} B with drop_overshoot \
+         (budget {budget} B/frame); {dropped} taken back, {decoded} decoded"
+    );
+    assert_eq!(plain_dropped, 0, "no drops without frame dropping");
+    assert!((1..=4).contains(&dropped), "{dropped} frames taken back");
+    assert_eq!(decoded + dropped, 50);
+    assert!(
+        guarded <= 8 * budget,
+        "{guarded} B after the cut with drop_overshoot (budget {budget} B)"
+    );
+}

@@ -31,6 +31,12 @@ pub struct FrameRecord {
     pub delay_ms: Option<f64>,
     /// When its last byte left the bottleneck, ms.
     pub arrival_ms: Option<f64>,
+    /// The controller's latest RTT sample when the frame was captured, ms.
+    pub rtt_ms: Option<f64>,
+    /// The controller's queue guard (fraction of the target allowed).
+    pub guard: f64,
+    /// Bitrate the encoder was running at for this frame, bits/s.
+    pub encoder_bps: u32,
 }
 
 /// A 100 ms sample of the link and the estimator.

@@ -144,6 +144,7 @@ impl Sim<'_> {
         cfg.max_size = Some((sw, sh));
         // With our controller, it does the dropping; the baseline keeps the encoder's own.
         cfg.frame_dropping = !self.ours;
+        cfg.drop_overshoot = self.ours;
         let mut encoder: Box<dyn VideoEncoder> = match &args.encoder {
             Some(name) => registry.create_encoder_named(name, &cfg)?,
             None => registry.create_call_encoder(&cfg)?,
@@ -186,6 +187,7 @@ impl Sim<'_> {
         let mut n: u64 = 0;
         let mut next_sample_ms = 0.0;
         let mut next_feedback_ms = 0.0;
+        let mut encoder_bps = initial.bitrate_bps;
         // (departure ms, queueing delay ms) of delivered frames, for the RTT model.
         let mut deliveries: std::collections::VecDeque<(f64, f64)> = Default::default();
         // Frames not yet acknowledged: (frame, send ms, departure ms once it left), in send order.
@@ -214,7 +216,8 @@ impl Sim<'_> {
             }
             // Transport feedback every 50 ms, reported 20 ms after the fact. The sender knows
             // the queueing delay of the latest acknowledged frame, and that a frame sent at `s`
-            // and still unacknowledged means the round trip is at least `now - s`.
+            // and not reported delivered by `known = now - 20 ms` means the round trip is at
+            // least the base RTT + `known - s`.
             while next_feedback_ms <= t_ms {
                 let known = next_feedback_ms - FEEDBACK_DELAY_MS;
                 while deliveries.len() > 1 && deliveries[1].0 <= known {
@@ -230,7 +233,10 @@ impl Sim<'_> {
                 {
                     unacked.pop_front();
                 }
-                let bound = unacked.front().map(|u| next_feedback_ms - u.1);
+                // Not delivered by `known`: it has queued at least `known - s` so far.
+                let bound = unacked
+                    .front()
+                    .map(|u| BASE_RTT_MS + (known - u.1).max(0.0));
                 if let Some(rtt) = measured.into_iter().chain(bound).reduce(f64::max) {
                     ctrl.on_rtt(
                         Duration::from_secs_f64(next_feedback_ms / 1000.0),
@@ -247,6 +253,7 @@ impl Sim<'_> {
                 ctrl.set_target(Duration::from_secs_f64(t_ms / 1000.0), target);
                 if !self.ours {
                     encoder.set_rates(target)?;
+                    encoder_bps = target.bitrate_bps;
                 }
             }
             while next_sample_ms <= t_ms {
@@ -269,6 +276,7 @@ impl Sim<'_> {
             if self.ours {
                 if let Some(r) = decision.rates {
                     encoder.set_rates(r)?;
+                    encoder_bps = r.bitrate_bps;
                 }
                 if let Some(caps) = decision.frame_size_caps {
                     encoder.set_frame_size_caps(caps)?;
@@ -289,6 +297,9 @@ impl Sim<'_> {
                 mse_y_display: None,
                 delay_ms: None,
                 arrival_ms: None,
+                rtt_ms: ctrl.rtt().map(|r| r.as_secs_f64() * 1e3),
+                guard: ctrl.queue_guard(),
+                encoder_bps,
             };
             let mut outputs = Vec::new();
             match decision.skip {
@@ -391,13 +402,14 @@ fn row(name: &str, a: f64, b: Option<f64>) {
 fn write_csv(path: &std::path::Path, log: &RunLog) -> Result<(), CliError> {
     use std::fmt::Write as _;
     let mut out = String::from(
-        "t_ms,width,height,wire_bytes,keyframe,skip,delay_ms,psnr_y,target_kbps,capacity_kbps\n",
+        "t_ms,width,height,wire_bytes,keyframe,skip,delay_ms,psnr_y,target_kbps,capacity_kbps,\
+         rtt_ms,guard,encoder_kbps\n",
     );
     for f in &log.frames {
         let s = log.samples.iter().rev().find(|s| s.t_ms <= f.t_ms);
         let _ = writeln!(
             out,
-            "{:.1},{},{},{},{},{},{},{:.2},{:.1},{:.1}",
+            "{:.1},{},{},{},{},{},{},{:.2},{:.1},{:.1},{},{:.2},{:.1}",
             f.t_ms,
             f.width,
             f.height,
@@ -408,6 +420,9 @@ fn write_csv(path: &std::path::Path, log: &RunLog) -> Result<(), CliError> {
             rtvc_codec::quality::psnr_from_mse(f.mse_y),
             s.map_or(0.0, |s| s.target_bps / 1e3),
             s.map_or(0.0, |s| s.capacity_bps / 1e3),
+            f.rtt_ms.map_or(String::new(), |r| format!("{r:.1}")),
+            f.guard,
+            f64::from(f.encoder_bps) / 1e3,
         );
     }
     std::fs::write(path, out).map_err(|e| CliError::io(path, e))

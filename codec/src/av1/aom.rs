@@ -11,7 +11,7 @@
 //! | tools | aq-mode 3 (cyclic refresh), CDEF on, no TPL, no delta-q, no order hints |
 //! | speed | 10 from 640x360 up; 9 below that; 8 at 320x180 and smaller |
 //! | threads | by resolution and cores (see [`EncoderConfig::threads_for`]), row-MT on, 2^n tile columns for n threads |
-//! | frame dropping | `rc_dropframe_thresh = 30` when [`EncoderConfig::frame_dropping`] |
+//! | frame dropping | `rc_dropframe_thresh = 30` when [`EncoderConfig::frame_dropping`]; with [`EncoderConfig::drop_overshoot`] post-encode drop on (`AV1E_SET_POSTENCODE_DROP_RTC`), `rc_dropframe_thresh = 1` if frame dropping is off, at most 100 ms of consecutive drops |
 //! | bitrate change | `aom_codec_enc_config_set`, live, no keyframe |
 //! | resolution change | `aom_codec_enc_config_set` with new `g_w/g_h` inside the `g_forced_max_frame_*` set at init (keyframe at the new size); beyond it the context is re-created |
 //!
@@ -193,7 +193,13 @@ impl AomEncoder {
         cfg.rc_buf_initial_sz = 600;
         cfg.rc_buf_optimal_sz = 600;
         cfg.rc_buf_sz = 1000;
-        cfg.rc_dropframe_thresh = if self.config.frame_dropping { 30 } else { 0 };
+        cfg.rc_dropframe_thresh = match (self.config.frame_dropping, self.config.drop_overshoot) {
+            (true, _) => 30,
+            // libaom's post-encode drop needs its frame dropper on; at 1 % it drops before
+            // encoding only when its buffer is empty.
+            (false, true) => 1,
+            (false, false) => 0,
+        };
         cfg.kf_mode = aom::AOM_KF_DISABLED;
         cfg.kf_min_dist = 0;
         cfg.kf_max_dist = u32::MAX >> 1;
@@ -241,6 +247,10 @@ impl AomEncoder {
         ];
         for (id, v) in settings {
             self.control(id, v)?;
+        }
+        if self.config.drop_overshoot {
+            self.control(aom::AV1E_SET_POSTENCODE_DROP_RTC, 1)?;
+            self.control(aom::AV1E_SET_MAX_CONSEC_FRAME_DROP_MS_CBR, 100)?;
         }
         let caps = self.config.frame_size_caps;
         self.apply_caps(caps)?;
