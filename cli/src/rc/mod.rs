@@ -78,7 +78,7 @@ pub struct RcArgs {
     #[arg(long)]
     pub ladder: Option<String>,
     /// Write every captured frame of our run as CSV (time, size, bytes, skip, delay, PSNR, target,
-    /// capacity) for your own analysis.
+    /// capacity, RTT, queue guard, encoder rate) for your own analysis.
     #[arg(long)]
     pub csv: Option<PathBuf>,
     /// Frame rate of the clip (default: from the file, else 30).
