@@ -444,6 +444,25 @@ fn rc_reports_every_metric_against_the_baseline_and_plots() {
     assert_eq!(r["frames"], 120);
     assert_eq!(r["encoder"], "libaom");
     assert!(r["psnr_y"].as_f64().unwrap() > 20.0);
+    // rav1e holds 4 frames back: each picture is judged against its own capture, not against
+    // the capture 4 frames later (which on the moving scene would cost >10 dB).
+    let r2 = json(&rtvc(&[
+        "rc",
+        "--codec",
+        "av1",
+        "--encoder",
+        "rav1e",
+        "--input",
+        "synthetic:320x180",
+        "--trace",
+        "builtin:steps",
+        "--duration",
+        "2",
+        "--json",
+    ]));
+    assert_eq!(r2["encoder"], "rav1e");
+    assert_eq!(r2["drops_pct"], 0.0, "{r2}");
+    assert!(r2["psnr_y_p05"].as_f64().unwrap() > 40.0, "{r2}");
     let plot = std::fs::read_to_string(&svg).unwrap();
     assert!(plot.starts_with("<svg") && plot.contains("capacity") && plot.contains("baseline"));
     assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 121);

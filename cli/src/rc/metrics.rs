@@ -20,8 +20,8 @@ pub struct FrameRecord {
     pub width: u32,
     /// Encoded size.
     pub height: u32,
-    /// Luma MSE of the latest decoded picture (dropped frames repeat the previous one) against
-    /// the captured frame: coding quality and drops, ignoring network delay.
+    /// Luma MSE of the decoded picture standing for this capture (its own; dropped frames repeat
+    /// the previous one): coding quality and drops, ignoring network and encoder delay.
     pub mse_y: f64,
     /// Luma MSE of what the receiver really has on screen at this instant (the latest picture
     /// that arrived within the playout deadline) against the captured frame: delay counts too.
@@ -95,9 +95,10 @@ pub struct Metrics {
     pub max_freeze_ms: f64,
     /// Keyframes sent.
     pub keyframes: usize,
-    /// ffmpeg-style PSNR-Y (of the mean MSE) of the latest decoded picture at every capture
-    /// instant (a dropped frame repeats the previous picture), upscaled to the capture size,
-    /// against the capture. Network delay is not counted here; see `psnr_y_display`.
+    /// ffmpeg-style PSNR-Y (of the mean MSE) of every captured frame against the decoded
+    /// picture that stands for it (its own; a dropped frame repeats the previous one), upscaled
+    /// to the capture size. Network delay and encoder frame delay are not counted here; see
+    /// `psnr_y_display`.
     pub psnr_y: f64,
     /// 5th percentile of the per-instant PSNR-Y.
     pub psnr_y_p05: f64,

@@ -21,8 +21,8 @@ use rtvc_codec::quality::frame_mse;
 use rtvc_codec::rate::{RateControlConfig, RateController, SkipReason};
 use rtvc_codec::scale::Scaler;
 use rtvc_codec::{
-    CodecKind, CodecRegistry, DecoderConfig, EncodeOutcome, EncoderConfig, Frame, Packet, Rates,
-    VideoDecoder, VideoEncoder,
+    CodecKind, CodecRegistry, DecoderConfig, EncodeOutcome, EncodedFrame, EncoderConfig, Frame,
+    Packet, Rates, VideoDecoder, VideoEncoder,
 };
 use serde::Serialize;
 
@@ -179,6 +179,11 @@ impl Sim<'_> {
         // ... and what the receiver really has on screen: pictures in flight wait for their
         // last byte to arrive.
         let mut in_flight: std::collections::HashMap<u64, Frame> = Default::default();
+        // Captured frames waiting for the picture that stands for them: (index, capture, still
+        // in the encoder). A frame an encoder holds back (rav1e: 4 frames) is judged by its own
+        // decoded picture once it comes out, so `psnr_y` is coding quality and drops, not
+        // encoder latency; frames skipped after it repeat it.
+        let mut pending: std::collections::VecDeque<(u64, Frame, bool)> = Default::default();
         let mut on_screen: Option<Frame> = None;
         let mut size = (sw, sh);
         let duration_ms = args.duration * 1000.0;
@@ -322,7 +327,9 @@ impl Sim<'_> {
                     outputs.extend(encoder.take_ready());
                 }
             }
+            let in_encoder = decision.skip.is_none() && record.skip.is_none();
             log.frames.push(record);
+            pending.push_back((n, src.clone(), in_encoder));
             for e in outputs {
                 let idx = index_of_ts.remove(&e.timestamp_us).unwrap_or(n);
                 let wire = Link::wire_bytes(e.data.len());
@@ -334,34 +341,39 @@ impl Sim<'_> {
                     r.wire_bytes = wire;
                     r.keyframe = e.keyframe;
                 }
-                if let Some(pic) = decoder
-                    .decode(&Packet::from(&e))
-                    .map_err(|err| CliError::Check(format!("decoding our own stream: {err}")))?
-                {
-                    let pic = if (pic.width(), pic.height()) != (sw, sh) {
-                        up.scale(&pic, sw, sh).map_err(rtvc_codec::Error::from)?
-                    } else {
-                        pic
-                    };
+                if let Some(pic) = decode_at(decoder.as_mut(), &mut up, &e, (sw, sh))? {
                     in_flight.insert(idx, pic.clone());
+                    // Frames captured before this one were shown the previous picture.
+                    judge(&mut pending, &mut log, shown.as_ref(), |i, _| i < idx)?;
                     shown = Some(pic);
                 }
+                judge(&mut pending, &mut log, shown.as_ref(), |i, _| i <= idx)?;
             }
-            // What the receiver shows now against what the camera saw.
-            let mse = match &shown {
-                Some(s) => frame_mse(&src, s).map_err(rtvc_codec::Error::from)?.y,
-                None => 65025.0,
-            };
+            // Frames not in the encoder repeat the latest picture, unless an earlier frame is
+            // still in it.
+            judge(&mut pending, &mut log, shown.as_ref(), |_, in_encoder| {
+                !in_encoder
+            })?;
             let mse_display = match &on_screen {
                 Some(s) => Some(frame_mse(&src, s).map_err(rtvc_codec::Error::from)?.y),
                 None => None, // start-up: nothing on screen yet
             };
             if let Some(r) = log.frames.last_mut() {
-                r.mse_y = mse;
                 r.mse_y_display = mse_display;
             }
             n += 1;
         }
+        // Frames the encoder still holds at the end are judged by their own pictures too (they
+        // are not sent: the run is over).
+        for e in encoder.flush()? {
+            let idx = index_of_ts.remove(&e.timestamp_us).unwrap_or(n);
+            if let Some(pic) = decode_at(decoder.as_mut(), &mut up, &e, (sw, sh))? {
+                judge(&mut pending, &mut log, shown.as_ref(), |i, _| i < idx)?;
+                shown = Some(pic);
+            }
+            judge(&mut pending, &mut log, shown.as_ref(), |i, _| i <= idx)?;
+        }
+        judge(&mut pending, &mut log, shown.as_ref(), |_, _| true)?;
         // Let the queue drain (up to 10 s) so every sent frame has its delay.
         let end = duration_ms + 10_000.0;
         let mut t = duration_ms;
@@ -397,6 +409,48 @@ fn row(name: &str, a: f64, b: Option<f64>) {
         Some(b) => println!("  {name:22} {a:>12.3} {b:>12.3}"),
         None => println!("  {name:22} {a:>12.3}"),
     }
+}
+
+/// Decodes one of our frames and scales the picture to the capture size.
+fn decode_at(
+    decoder: &mut dyn VideoDecoder,
+    up: &mut Scaler,
+    e: &EncodedFrame,
+    (w, h): (u32, u32),
+) -> Result<Option<Frame>, CliError> {
+    let Some(pic) = decoder
+        .decode(&Packet::from(e))
+        .map_err(|err| CliError::Check(format!("decoding our own stream: {err}")))?
+    else {
+        return Ok(None);
+    };
+    if (pic.width(), pic.height()) == (w, h) {
+        return Ok(Some(pic));
+    }
+    Ok(Some(up.scale(&pic, w, h).map_err(rtvc_codec::Error::from)?))
+}
+
+/// Pops the pending captures at the front that pass `take(index, in_encoder)` and records their
+/// luma MSE against `picture` (the worst possible MSE before the first picture).
+fn judge(
+    pending: &mut std::collections::VecDeque<(u64, Frame, bool)>,
+    log: &mut RunLog,
+    picture: Option<&Frame>,
+    take: impl Fn(u64, bool) -> bool,
+) -> Result<(), CliError> {
+    while let Some((idx, _, in_encoder)) = pending.front()
+        && take(*idx, *in_encoder)
+    {
+        let (idx, src, _) = pending.pop_front().expect("front exists");
+        let mse = match picture {
+            Some(p) => frame_mse(&src, p).map_err(rtvc_codec::Error::from)?.y,
+            None => 65025.0,
+        };
+        if let Some(r) = log.frames.get_mut(idx as usize) {
+            r.mse_y = mse;
+        }
+    }
+    Ok(())
 }
 
 fn write_csv(path: &std::path::Path, log: &RunLog) -> Result<(), CliError> {
