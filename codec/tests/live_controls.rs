@@ -87,18 +87,10 @@ fn live_bitrate_change_without_keyframe() {
         let mut out = Vec::new();
         for n in 0..150 {
             if n == 60 {
-                enc.set_rates(Rates {
-                    bitrate_bps: 200_000,
-                    framerate: 30.0,
-                })
-                .unwrap();
+                enc.set_rates(rates_30fps(200_000)).unwrap();
             }
             if n == 110 {
-                enc.set_rates(Rates {
-                    bitrate_bps: 1_200_000,
-                    framerate: 30.0,
-                })
-                .unwrap();
+                enc.set_rates(rates_30fps(1_200_000)).unwrap();
             }
             match enc.encode(&scene.frame(n), false).unwrap() {
                 EncodeOutcome::Encoded(e) => out.push((n, e)),
@@ -186,20 +178,12 @@ fn pause_and_resume() {
             enc.encode(&scene.frame(0), false).unwrap(),
             EncodeOutcome::Encoded(_)
         ));
-        enc.set_rates(Rates {
-            bitrate_bps: 0,
-            framerate: 30.0,
-        })
-        .unwrap();
+        enc.set_rates(rates_30fps(0)).unwrap();
         assert_eq!(
             enc.encode(&scene.frame(1), false).unwrap(),
             EncodeOutcome::Dropped(DropReason::Paused)
         );
-        enc.set_rates(Rates {
-            bitrate_bps: 300_000,
-            framerate: 30.0,
-        })
-        .unwrap();
+        enc.set_rates(rates_30fps(300_000)).unwrap();
         assert!(
             matches!(
                 enc.encode(&scene.frame(2), false).unwrap(),
@@ -233,19 +217,11 @@ fn rav1e_restarts_only_on_large_sustained_changes() {
     for n in 0..90 {
         if n == 10 {
             // Small change: applied at the next keyframe, no restart.
-            enc.set_rates(Rates {
-                bitrate_bps: 350_000,
-                framerate: 30.0,
-            })
-            .unwrap();
+            enc.set_rates(rates_30fps(350_000)).unwrap();
         }
         if n == 30 {
             // Large change, held for > 1 s: one restart (a keyframe) about 30 frames later.
-            enc.set_rates(Rates {
-                bitrate_bps: 100_000,
-                framerate: 30.0,
-            })
-            .unwrap();
+            enc.set_rates(rates_30fps(100_000)).unwrap();
         }
         match enc.encode(&scene.frame(n), false).unwrap() {
             EncodeOutcome::Encoded(e) => out.push(e),
@@ -365,11 +341,7 @@ fn libaom_takes_back_overshoot_after_a_deep_rate_cut() {
         let (mut largest, mut dropped, mut decoded) = (0usize, 0, 0);
         for n in 0..60 {
             if n == 30 {
-                enc.set_rates(Rates {
-                    bitrate_bps: 100_000,
-                    framerate: 30.0,
-                })
-                .unwrap();
+                enc.set_rates(rates_30fps(100_000)).unwrap();
             }
             if (30..40).contains(&n) {
                 continue;

@@ -478,13 +478,19 @@ mod tests {
         );
     }
 
+    /// A 360p controller at `bps` that has seen 1 s of 40 ms RTT samples.
+    fn settled(bps: u32) -> RateController {
+        let mut c = RateController::new(RateControlConfig::new(640, 360, 30.0), rates(bps));
+        for i in 0..20 {
+            c.on_rtt(Duration::from_millis(i * 50), Duration::from_millis(40));
+        }
+        c
+    }
+
     #[test]
     fn queue_guard_slows_down_while_rtt_is_inflated() {
-        let mut c = RateController::new(RateControlConfig::new(640, 360, 30.0), rates(800_000));
+        let mut c = settled(800_000);
         let ms = Duration::from_millis;
-        for i in 0..20 {
-            c.on_rtt(ms(i * 50), ms(40));
-        }
         assert_eq!(c.queue_guard(), 1.0);
         // 70 ms of queueing: half way between free (30 ms) and full (110 ms).
         c.on_rtt(ms(1000), ms(110));
@@ -507,11 +513,8 @@ mod tests {
 
     #[test]
     fn the_guard_does_not_let_go_because_it_slowed_the_bucket_down() {
-        let mut c = RateController::new(RateControlConfig::new(640, 360, 30.0), rates(2_000_000));
+        let mut c = settled(2_000_000);
         let ms = Duration::from_millis;
-        for i in 0..20 {
-            c.on_rtt(ms(i * 50), ms(40));
-        }
         let t = ms(1000);
         assert!(c.decide(t).skip.is_none());
         // 60 kbit in flight: 30 ms of our own queue at the 2 Mbps target.

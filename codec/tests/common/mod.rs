@@ -5,8 +5,15 @@ use rtvc_codec::quality::PsnrAccumulator;
 use rtvc_codec::synthetic::SyntheticScene;
 use rtvc_codec::{
     CodecKind, CodecRegistry, DecoderConfig, EncodeOutcome, EncodedFrame, EncoderConfig, Frame,
-    Packet, VideoDecoder, VideoEncoder,
+    Packet, Rates, VideoDecoder, VideoEncoder,
 };
+
+pub fn rates_30fps(bitrate_bps: u32) -> Rates {
+    Rates {
+        bitrate_bps,
+        framerate: 30.0,
+    }
+}
 
 pub fn registry() -> CodecRegistry {
     CodecRegistry::with_builtin()
