@@ -82,8 +82,9 @@ pub struct Metrics {
     pub delay_p95_ms: f64,
     /// Largest queueing delay, ms.
     pub delay_max_ms: f64,
-    /// After each ≥ 2× capacity drop: time until the 500 ms window of sent data fits the
-    /// capacity; the worst such time, ms.
+    /// After each ≥ 2× capacity drop (from the first 100 ms at half the capacity of the second
+    /// before, or less): time until the 500 ms window of sent data fits the capacity; the worst
+    /// such time, ms.
     pub t_react_down_ms: f64,
     /// How many ≥ 2× drops the trace had.
     pub capacity_drops: usize,
@@ -222,17 +223,23 @@ impl RunLog {
             let after = trace.capacity_bps(t as u64, (t + 500.0) as u64);
             if after > 0.0 && before >= 2.0 * after {
                 drops += 1;
+                // The clock starts when the capacity has really fallen (the first 100 ms at half
+                // of before or less), not when the 500 ms average ahead first shows it.
+                let at = (0..5)
+                    .map(|k| t + 100.0 * f64::from(k))
+                    .find(|&s| trace.capacity_bps(s as u64, s as u64 + 100) <= 0.5 * before)
+                    .unwrap_or(t);
                 let mut tau = 0.0;
-                while t + tau + 500.0 <= duration_ms {
-                    if self.sent_bits(t + tau, t + tau + 500.0)
-                        <= capacity_bits(t + tau, t + tau + 500.0)
+                while at + tau + 500.0 <= duration_ms {
+                    if self.sent_bits(at + tau, at + tau + 500.0)
+                        <= capacity_bits(at + tau, at + tau + 500.0)
                     {
                         break;
                     }
                     tau += 50.0;
                 }
                 react = react.max(tau);
-                t += 2000.0; // one event per drop
+                t = at + 2000.0; // one event per drop
             } else {
                 t += 100.0;
             }
@@ -295,5 +302,95 @@ impl RunLog {
             target_kbps: round(total_target / duration_ms, 1),
             capacity_kbps: round(total_capacity / duration_ms, 1),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(t_ms: f64, wire_bytes: usize, delay_ms: Option<f64>) -> FrameRecord {
+        FrameRecord {
+            t_ms,
+            wire_bytes,
+            skip: (wire_bytes == 0).then_some("bucket"),
+            keyframe: false,
+            width: 1280,
+            height: 720,
+            mse_y: 1.0,
+            mse_y_display: Some(1.0),
+            delay_ms,
+            arrival_ms: delay_ms.map(|d| t_ms + d),
+            rtt_ms: None,
+            guard: 1.0,
+            encoder_bps: 0,
+        }
+    }
+
+    /// 10 s: 1 Mbps for 5 s, then 240 kbps; a sender that follows `sent_bps(t)` at 20 fps (10
+    /// frames per 500 ms window), with the estimator's target equal to the capacity.
+    fn run(sent_bps: impl Fn(f64) -> f64) -> (RunLog, Trace) {
+        let trace = Trace::from_rates(
+            "test",
+            (0..10_000).map(|ms| if ms < 5000 { 1e6 } else { 240e3 }),
+        );
+        let mut log = RunLog::default();
+        for i in 0..200 {
+            let t = f64::from(i) * 50.0;
+            let bytes = (sent_bps(t) * 0.050 / 8.0).round() as usize;
+            log.frames.push(frame(
+                t,
+                bytes,
+                (bytes > 0).then_some(10.0 + f64::from(i % 10)),
+            ));
+        }
+        for i in 0..100 {
+            let t = f64::from(i) * 100.0;
+            let c = trace.capacity_bps(t as u64, t as u64 + 100);
+            log.samples.push(Sample {
+                t_ms: t,
+                capacity_bps: c,
+                target_bps: c,
+            });
+        }
+        (log, trace)
+    }
+
+    #[test]
+    fn a_sender_that_follows_the_capacity_scores_perfectly() {
+        let (log, trace) = run(|t| if t < 5000.0 { 1e6 } else { 240e3 });
+        let m = log.metrics(&trace, 10_000.0);
+        assert_eq!(m.capacity_drops, 1);
+        assert_eq!(m.t_react_down_ms, 0.0);
+        assert!(m.acc_1s_mean < 0.01 && m.total_err < 0.01, "{m:?}");
+        assert!((m.worst_500ms - 1.0).abs() < 0.02, "{}", m.worst_500ms);
+        assert!((m.utilisation - 1.0).abs() < 0.01, "{}", m.utilisation);
+        assert_eq!(m.drops_pct, 0.0);
+        assert_eq!(m.delay_max_ms, 19.0);
+        assert_eq!(m.delay_p95_ms, 19.0);
+    }
+
+    #[test]
+    fn reaction_is_timed_from_the_drop_itself() {
+        // Keeps sending 1 Mbps for 300 ms after the drop at 5 s, then nothing for 700 ms (the
+        // queue drains), then the new capacity.
+        let (log, trace) = run(|t| {
+            if t < 5300.0 {
+                1e6
+            } else if t < 6000.0 {
+                0.0
+            } else {
+                240e3
+            }
+        });
+        let m = log.metrics(&trace, 10_000.0);
+        assert_eq!(m.capacity_drops, 1);
+        // The window [5000 + τ, 5500 + τ) fits its 120 kbit once it holds at most 2 of the
+        // 50 kbit frames sent every 50 ms before 5300 ms: τ = 200 ms (the 500 ms average ahead
+        // shows the drop from 4900 ms on; the clock does not start there).
+        assert_eq!(m.t_react_down_ms, 200.0, "{m:?}");
+        // 14 of 200 frames skipped.
+        assert_eq!(m.drops_pct, 7.0);
+        assert!(m.worst_500ms > 1.5, "{}", m.worst_500ms);
     }
 }

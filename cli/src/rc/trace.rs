@@ -86,7 +86,7 @@ impl Trace {
         })
     }
 
-    fn from_rates(name: &str, rates_bps: impl Iterator<Item = f64>) -> Self {
+    pub(crate) fn from_rates(name: &str, rates_bps: impl Iterator<Item = f64>) -> Self {
         Self {
             name: name.into(),
             slots: rates_bps.map(|bps| bps / 8000.0).collect(),
