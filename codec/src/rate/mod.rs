@@ -21,7 +21,8 @@
 //! Frames are never held back longer than [`MAX_GAP`] while the path shows no queue: after that
 //! long without a frame, one small frame is admitted whatever the bucket says, so the receiver's
 //! picture never freezes for long. When the RTT excess reaches 1 s the link is treated as down
-//! and nothing is sent until it answers again (frames would only arrive stale).
+//! and nothing is sent until it answers again (frames would only arrive stale) but one small
+//! probe frame every [`PROBE_GAP`]: without it nothing would come back to say it is up again.
 //!
 //! Resolution changes reach the encoder as frames of the new size (its live resize); rav1e, which
 //! cannot change its rate live, restarts only on large sustained changes by itself. The
@@ -140,6 +141,8 @@ const GUARD_FLOOR: f64 = 0.3;
 /// long queue still gets frames at the guard's floor: stopping earlier (tried: 400 ms) froze the
 /// picture for seconds after the deep capacity drop of the step trace.
 const OUTAGE: Duration = Duration::from_millis(1000);
+/// While the link looks down, one small frame this often probes it.
+pub const PROBE_GAP: Duration = Duration::from_millis(400);
 /// How long RTT samples are kept for the minimum.
 const RTT_WINDOW: Duration = Duration::from_secs(10);
 
@@ -332,6 +335,17 @@ impl RateController {
                     // Too long without a picture: one frame of average size gets through.
                     self.dropper_rate / self.fps
                 }
+                Admission::Drop
+                    if self.guard == 0.0
+                        && self
+                            .last_admitted
+                            .is_some_and(|t| now.saturating_sub(t) >= PROBE_GAP) =>
+                {
+                    // The link looks down, but only because what we sent last has not come back:
+                    // a small probe frame now and then tells when it is up again (nothing else
+                    // would: no frames, no feedback).
+                    GUARD_FLOOR * f64::from(self.target.bitrate_bps) / self.fps
+                }
                 Admission::Drop => {
                     decision.skip = Some(SkipReason::Bucket);
                     return decision;
@@ -344,7 +358,7 @@ impl RateController {
         let ask = if self.config.adjust_bitrate {
             // While a queue drains, the encoder's frames shrink with the guard too (the encoder
             // must not drop frames itself: see the module docs).
-            ASK_HEADROOM * self.adjuster.ask_bps() * self.guard
+            ASK_HEADROOM * self.adjuster.ask_bps() * self.guard.max(GUARD_FLOOR)
         } else {
             f64::from(self.target.bitrate_bps)
         };
@@ -526,6 +540,32 @@ mod tests {
         c.decide(t);
         c.on_rtt(t, ms(200));
         assert_eq!(c.queue_guard(), 0.3);
+    }
+
+    #[test]
+    fn a_link_that_looks_down_is_probed_with_small_frames() {
+        let mut c = settled(1_000_000);
+        let ms = Duration::from_millis;
+        assert!(c.decide(ms(1000)).skip.is_none());
+        c.on_encoded(ms(1000), 4000, false);
+        // Nothing has come back for 1.1 s: down.
+        c.on_rtt(ms(1050), ms(1150));
+        assert_eq!(c.queue_guard(), 0.0);
+        let skipped = (1..12)
+            .filter(|i| c.decide(ms(1000 + i * 33)).skip.is_some())
+            .count();
+        assert_eq!(skipped, 11, "nothing but probes while down");
+        // 400 ms after the last frame: one probe, asked for the guard's floor at most.
+        let probe = c.decide(ms(1400));
+        assert!(probe.skip.is_none(), "{probe:?}");
+        let r = probe.rates.expect("the encoder is slowed down for it");
+        assert!(r.bitrate_bps <= 300_000, "{r:?}");
+        c.on_encoded(ms(1400), 1000, false);
+        assert!(c.decide(ms(1433)).skip.is_some());
+        // It came back quickly: the link is up, frames flow again.
+        c.on_rtt(ms(1500), ms(60));
+        assert_eq!(c.queue_guard(), 1.0);
+        assert!(c.decide(ms(1533)).skip.is_none());
     }
 
     #[test]
