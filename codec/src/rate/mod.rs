@@ -21,9 +21,8 @@
 //! Frames are never held back longer than [`MAX_GAP`] while the path shows no queue: after that
 //! long without a frame, one small frame is admitted whatever the bucket says, so the receiver's
 //! picture never freezes for long. When the RTT excess reaches 1 s the link is treated as down
-//! and nothing is sent until it answers again (frames would only arrive stale) but a small probe
-//! frame after [`PROBE_GAP`], then at doubling intervals: without them nothing would come back to
-//! say it is up again.
+//! and nothing is sent until it answers again (frames would only arrive stale) but one small
+//! probe frame every [`PROBE_GAP`]: without it nothing would come back to say it is up again.
 //!
 //! Resolution changes reach the encoder as frames of the new size (its live resize); rav1e, which
 //! cannot change its rate live, restarts only on large sustained changes by itself. The
@@ -142,11 +141,8 @@ const GUARD_FLOOR: f64 = 0.3;
 /// long queue still gets frames at the guard's floor: stopping earlier (tried: 400 ms) froze the
 /// picture for seconds after the deep capacity drop of the step trace.
 const OUTAGE: Duration = Duration::from_millis(1000);
-/// While the link looks down, one small frame probes it after this long, then after twice as
-/// long each time it stays down, up to [`PROBE_GAP_MAX`].
+/// While the link looks down, one small frame this often probes it.
 pub const PROBE_GAP: Duration = Duration::from_millis(400);
-/// Longest wait between probes of a link that looks down.
-pub const PROBE_GAP_MAX: Duration = Duration::from_millis(3200);
 /// How long RTT samples are kept for the minimum.
 const RTT_WINDOW: Duration = Duration::from_secs(10);
 
@@ -175,8 +171,6 @@ pub struct RateController {
     fps: f64,
     /// Rate the dropper currently drains at.
     dropper_rate: f64,
-    /// Wait before the next probe of a link that looks down.
-    probe_gap: Duration,
 }
 
 impl RateController {
@@ -201,7 +195,6 @@ impl RateController {
             given_caps: None,
             fps,
             dropper_rate: f64::from(initial.bitrate_bps),
-            probe_gap: PROBE_GAP,
             config,
         }
     }
@@ -260,9 +253,6 @@ impl RateController {
         };
         // Quantised, so the encoder is not reconfigured for every sample.
         self.guard = (g * 20.0).round() / 20.0;
-        if self.guard > 0.0 {
-            self.probe_gap = PROBE_GAP;
-        }
     }
 
     /// Latest RTT sample.
@@ -349,13 +339,11 @@ impl RateController {
                     if self.guard == 0.0
                         && self
                             .last_admitted
-                            .is_some_and(|t| now.saturating_sub(t) >= self.probe_gap) =>
+                            .is_some_and(|t| now.saturating_sub(t) >= PROBE_GAP) =>
                 {
                     // The link looks down, but only because what we sent last has not come back:
                     // a small probe frame now and then tells when it is up again (nothing else
-                    // would: no frames, no feedback). Each unanswered probe doubles the wait, so
-                    // a long outage does not fill up with probes.
-                    self.probe_gap = (self.probe_gap * 2).min(PROBE_GAP_MAX);
+                    // would: no frames, no feedback).
                     GUARD_FLOOR * f64::from(self.target.bitrate_bps) / self.fps
                 }
                 Admission::Drop => {
@@ -574,14 +562,10 @@ mod tests {
         assert!(r.bitrate_bps <= 300_000, "{r:?}");
         c.on_encoded(ms(1400), 1000, false);
         assert!(c.decide(ms(1433)).skip.is_some());
-        // Still down: the next probe waits twice as long.
-        c.on_rtt(ms(1450), ms(1600));
-        assert!(c.decide(ms(2000)).skip.is_some());
-        assert!(c.decide(ms(2200)).skip.is_none());
-        // It came back: the link is up, frames flow again.
-        c.on_rtt(ms(2300), ms(60));
+        // It came back quickly: the link is up, frames flow again.
+        c.on_rtt(ms(1500), ms(60));
         assert_eq!(c.queue_guard(), 1.0);
-        assert!(c.decide(ms(2333)).skip.is_none());
+        assert!(c.decide(ms(1533)).skip.is_none());
     }
 
     #[test]
