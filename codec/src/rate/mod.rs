@@ -16,7 +16,7 @@
 //! | [`dropper::FrameDropper`] | leaky bucket on actual bytes, drained at the target: a frame is encoded only if it fits; the room left is its byte budget (keyframes included) |
 //! | [`adjuster::BitrateAdjuster`] | measures each encoder's real output per ask and corrects the ask (an encoder overshooting by 15 % is asked for 15 % less) |
 //! | [`ladder::Ladder`] | resolution / frame-rate ladder with hysteresis (down fast, up slow) |
-//! | queue guard | RTT above its recent minimum (beyond what the bucket's own backlog explains) means a queue is building faster than the estimator reports: the rate the bucket drains at and the encoder's ask shrink with it (from 30 ms of excess, down to 30 % at 110 ms) until the queue is gone; the ladder waits meanwhile, since a resolution change means a keyframe |
+//! | queue guard | RTT above its recent minimum (beyond what the bucket's bytes take at the target rate) means a queue is building faster than the estimator reports: the rate the bucket drains at and the encoder's ask shrink with it (from 30 ms of excess, down to 30 % at 110 ms) until the queue is gone; the ladder waits meanwhile, since a resolution change means a keyframe |
 //!
 //! Frames are never held back longer than [`MAX_GAP`] while the path shows no queue: after that
 //! long without a frame, one small frame is admitted whatever the bucket says, so the receiver's
@@ -400,7 +400,6 @@ impl RateController {
     pub fn on_encoded(&mut self, now: Duration, bytes: usize, keyframe: bool) {
         let bits = bytes as f64 * 8.0;
         self.dropper.on_encoded(bits);
-
         // While the guard squeezes the encoder its frames say nothing about its normal
         // utilisation (it cannot go below its quantizer limit): the adjuster does not learn then.
         if self.guard >= 1.0 {
