@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use rtvc_codec::rng::XorShift64;
 use rtvc_codec::synthetic::SyntheticScene;
 use rtvc_codec::{
     CodecKind, CodecRegistry, DecodeError, DecoderConfig, EncodeOutcome, EncoderConfig, Packet,
@@ -34,23 +35,6 @@ pub struct SoakArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.next() % 1000 < per_mille
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 /// Resident set size of this process, KiB (Linux `/proc/self/status`).
@@ -133,7 +117,7 @@ impl Pipe {
         })
     }
 
-    fn step(&mut self, frame: &rtvc_codec::Frame, rng: &mut Rng) -> Result<(), CliError> {
+    fn step(&mut self, frame: &rtvc_codec::Frame, rng: &mut XorShift64) -> Result<(), CliError> {
         self.stats.frames += 1;
         let force = std::mem::take(&mut self.keyframe_requested) || rng.chance(5);
         let out = match self.enc.encode(frame, force)? {
@@ -204,7 +188,7 @@ pub fn run(args: &SoakArgs) -> Result<(), CliError> {
         .iter()
         .map(|s| (even((mw as f64 * s) as u32), even((mh as f64 * s) as u32)))
         .collect();
-    let mut rng = Rng(args.seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = XorShift64::seeded(args.seed.max(1));
     let mut size = ladder[0];
     let mut scene = SyntheticScene::new(size.0, size.1, 30.0).map_err(rtvc_codec::Error::from)?;
     let mut pipes = [

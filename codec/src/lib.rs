@@ -49,6 +49,7 @@ pub mod h264;
 pub mod quality;
 pub mod rate;
 pub mod registry;
+pub mod rng;
 pub mod scale;
 pub mod synthetic;
 

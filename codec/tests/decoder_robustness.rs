@@ -5,19 +5,12 @@ mod common;
 
 use common::*;
 use rtvc_codec::quality::FrameMd5;
+use rtvc_codec::rng::XorShift64;
 use rtvc_codec::{CodecKind, DecodeError, EncodedFrame, Packet, RecoveryAction, VideoDecoder};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
+/// `n` random bytes.
+fn random_bytes(rng: &mut XorShift64, n: usize) -> Vec<u8> {
+    (0..n).map(|_| rng.next_u64() as u8).collect()
 }
 
 /// 20 frames with keyframes at 0 and 10.
@@ -66,10 +59,10 @@ fn assert_recovers(
     }
 }
 
-fn garbage_packet(codec: CodecKind, rng: &mut Rng) -> Vec<u8> {
-    let len = 1 + (rng.next() % 3000) as usize;
-    let mut body = rng.bytes(len);
-    match (codec, rng.next() % 3) {
+fn garbage_packet(codec: CodecKind, rng: &mut XorShift64) -> Vec<u8> {
+    let len = 1 + (rng.next_u64() % 3000) as usize;
+    let mut body = random_bytes(rng, len);
+    match (codec, rng.next_u64() % 3) {
         // Plain garbage.
         (_, 0) => body,
         // Well-framed garbage that reaches the library: an AV1 frame OBU with a random
@@ -86,7 +79,7 @@ fn garbage_packet(codec: CodecKind, rng: &mut Rng) -> Vec<u8> {
                 0,
                 0,
                 1,
-                if rng.next().is_multiple_of(2) {
+                if rng.next_u64().is_multiple_of(2) {
                     0x41
                 } else {
                     0x65
@@ -105,7 +98,7 @@ const DECODERS: [(&str, CodecKind); 2] =
 fn garbage_gives_typed_errors_then_recovery() {
     for (enc_name, codec) in DECODERS {
         let packets = stream(enc_name, codec);
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = XorShift64::from_state(0x9e37_79b9_7f4a_7c15);
         let mut dec = decoder(codec);
         let mut errors = 0;
         for round in 0..300 {
@@ -134,7 +127,7 @@ fn garbage_gives_typed_errors_then_recovery() {
             "{codec}: only {errors}/300 garbage packets were rejected"
         );
         // The error left it waiting for a keyframe: an inter frame is refused ...
-        let mut rng2 = Rng(7);
+        let mut rng2 = XorShift64::from_state(7);
         let _ = dec.decode(&Packet::new(garbage_packet(codec, &mut rng2), 0));
         dec.reset();
         let e = dec.decode(&Packet::from(&packets[12])).unwrap_err();
@@ -197,14 +190,14 @@ fn empty_and_truncated_packets() {
 fn bit_flips_then_recovery() {
     for (enc_name, codec) in DECODERS {
         let packets = stream(enc_name, codec);
-        let mut rng = Rng(42);
+        let mut rng = XorShift64::from_state(42);
         for trial in 0..20 {
             let mut dec = decoder(codec);
             for (i, p) in packets[..10].iter().enumerate() {
                 let mut data = p.data.to_vec();
                 if i > 0 || trial % 4 == 0 {
-                    for _ in 0..1 + rng.next() % 4 {
-                        let bit = (rng.next() % (data.len() as u64 * 8)) as usize;
+                    for _ in 0..1 + rng.next_u64() % 4 {
+                        let bit = (rng.next_u64() % (data.len() as u64 * 8)) as usize;
                         data[bit / 8] ^= 1 << (bit % 8);
                     }
                 }

@@ -113,13 +113,8 @@ impl Trace {
     /// Cellular-like: a seeded log-normal random walk around 1.2 Mbps (100 ms steps), clamped to
     /// 150 kbps – 3 Mbps, with a deep fade (to 15 %) of 1–2 s about every 20 s.
     pub fn lte(seed: u64) -> Self {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = rtvc_codec::rng::XorShift64::seeded(seed);
+        let mut next = || rng.next_f64();
         let mut log_rate = (1_200_000.0f64).ln();
         let mut fade_left = 0;
         let mut rates = Vec::with_capacity(1200);

@@ -115,12 +115,11 @@ mod tests {
         fn correction_converges(k in 0.7f64..1.45, target in 100_000f64..3_000_000.0, seed in any::<u64>()) {
             let mut a = BitrateAdjuster::new(target);
             let fps = 30.0;
-            let mut s = seed | 1;
+            let mut rng = crate::rng::XorShift64::from_state(seed | 1);
             let mut produced = 0.0;
             let mut counted = 0.0;
             for n in 0..900u64 {
-                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-                let noise = 0.8 + 0.4 * ((s >> 11) as f64 / (1u64 << 53) as f64);
+                let noise = 0.8 + 0.4 * rng.next_f64();
                 let bits = k * a.ask_bps() / fps * noise;
                 let now = Duration::from_millis(n * 1000 / 30);
                 let asked = a.ask_bps();
