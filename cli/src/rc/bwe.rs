@@ -75,37 +75,21 @@ mod tests {
         let mut b = Bwe::new(&link);
         assert!((b.target_bps() - 1_350_000.0).abs() < 1.0);
         // 300 ms after the drop to 500 kbps (at 15 s) it has not seen it yet; by 800 ms it has.
-        let mut t = 14_000;
-        while t <= 15_300 {
-            b.update(t, &link);
-            t += PERIOD_MS;
-        }
-        assert!(b.target_bps() > 1_000_000.0);
-        while t <= 15_800 {
-            b.update(t, &link);
-            t += PERIOD_MS;
-        }
-        assert!(
-            (b.target_bps() - 450_000.0).abs() < 1.0,
-            "{}",
+        // Updates every period from `from` through `to` (ms) and returns the target.
+        let mut run = |from: u64, to: u64| {
+            for t in (from..=to).step_by(PERIOD_MS as usize) {
+                b.update(t, &link);
+            }
             b.target_bps()
-        );
+        };
+        assert!(run(14_000, 15_200) > 1_000_000.0);
+        let after_drop = run(15_400, 15_800);
+        assert!((after_drop - 450_000.0).abs() < 1.0, "{after_drop}");
         // Up to 2.5 Mbps at 30 s: at most +50 %/s, so 2 s later it is still below 1.1 Mbps and
         // after 6 s it has arrived at 90 % of it.
-        let mut t = 30_000;
-        while t <= 32_400 {
-            b.update(t, &link);
-            t += PERIOD_MS;
-        }
-        assert!(b.target_bps() < 1_100_000.0, "{}", b.target_bps());
-        while t <= 36_000 {
-            b.update(t, &link);
-            t += PERIOD_MS;
-        }
-        assert!(
-            (b.target_bps() - 2_250_000.0).abs() < 1.0,
-            "{}",
-            b.target_bps()
-        );
+        let ramping = run(30_000, 32_400);
+        assert!(ramping < 1_100_000.0, "{ramping}");
+        let arrived = run(32_600, 36_000);
+        assert!((arrived - 2_250_000.0).abs() < 1.0, "{arrived}");
     }
 }
