@@ -113,26 +113,59 @@ mod tests {
         /// noise) ends up delivering the target once the correction has converged.
         #[test]
         fn correction_converges(k in 0.7f64..1.45, target in 100_000f64..3_000_000.0, seed in any::<u64>()) {
-            let mut a = BitrateAdjuster::new(target);
-            let fps = 30.0;
-            let mut rng = crate::rng::XorShift64::from_state(seed | 1);
-            let mut produced = 0.0;
-            let mut counted = 0.0;
-            for n in 0..900u64 {
-                let noise = 0.8 + 0.4 * rng.next_f64();
-                let bits = k * a.ask_bps() / fps * noise;
-                let now = Duration::from_millis(n * 1000 / 30);
-                let asked = a.ask_bps();
-                a.on_encoded(now, bits, false, asked, fps);
-                if n >= 600 {
-                    produced += bits;
-                    counted += target / fps;
-                }
-            }
-            let err = (produced / counted - 1.0).abs();
-            prop_assert!(err < 0.03, "k {k}: delivered {:.3} of target", produced / counted);
-            prop_assert!((a.utilisation() - k).abs() < 0.05 * k);
+            let (delivered, mean_u) = simulate(k, target, seed);
+            prop_assert!((delivered - 1.0).abs() < DELIVERED_TOL, "k {k}: delivered {delivered:.3} of target");
+            prop_assert!((mean_u / k - 1.0).abs() < UTILISATION_TOL, "k {k}: measured utilisation {mean_u:.3}");
         }
+    }
+
+    /// Tolerances for [`correction_converges`]. The per-frame noise is uniform in ±20 %, so one
+    /// 2 s window (60 frames) measures utilisation with a standard deviation of about 1.5 %. Over
+    /// 10^6 random cases (`spread_of_the_estimate`) the largest deviations were 1.6 % (delivered)
+    /// and 3.1 % (mean measured utilisation); the bounds sit at 2.5× and 2× those, so the test is
+    /// not flaky, yet an adjuster that does not correct (delivered = k, off by up to 45 %) or
+    /// corrects the wrong way fails it at once.
+    const DELIVERED_TOL: f64 = 0.04;
+    const UTILISATION_TOL: f64 = 0.06;
+
+    /// Runs an encoder that produces `k ×` what it is asked (±20 % noise per frame) for 30 s at
+    /// 30 fps and returns (delivered / target, mean measured utilisation) over the last 10 s.
+    fn simulate(k: f64, target: f64, seed: u64) -> (f64, f64) {
+        let mut a = BitrateAdjuster::new(target);
+        let fps = 30.0;
+        let mut rng = crate::rng::XorShift64::from_state(seed | 1);
+        let (mut produced, mut counted, mut u_sum, mut u_n) = (0.0, 0.0, 0.0, 0.0);
+        for n in 0..900u64 {
+            let noise = 0.8 + 0.4 * rng.next_f64();
+            let asked = a.ask_bps();
+            let bits = k * asked / fps * noise;
+            let now = Duration::from_millis(n * 1000 / 30);
+            a.on_encoded(now, bits, false, asked, fps);
+            if n >= 600 {
+                produced += bits;
+                counted += target / fps;
+                u_sum += a.utilisation();
+                u_n += 1.0;
+            }
+        }
+        (produced / counted, u_sum / u_n)
+    }
+
+    /// Not a check: prints the largest deviations over many cases (how the tolerances above were
+    /// chosen). `cargo test --release -p rtvc-codec spread_of_the_estimate -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn spread_of_the_estimate() {
+        let mut rng = crate::rng::XorShift64::seeded(99);
+        let (mut worst_d, mut worst_u) = (0.0f64, 0.0f64);
+        for _ in 0..1_000_000 {
+            let k = 0.7 + 0.75 * rng.next_f64();
+            let target = 100_000.0 + 2_900_000.0 * rng.next_f64();
+            let (d, u) = simulate(k, target, rng.next_u64());
+            worst_d = worst_d.max((d - 1.0).abs());
+            worst_u = worst_u.max((u / k - 1.0).abs());
+        }
+        println!("worst |delivered - 1| {worst_d:.4}, worst |u/k - 1| {worst_u:.4}");
     }
 
     #[test]
