@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use rtvc_codec::synthetic::SyntheticScene;
-use rtvc_codec::{CodecKind, DropReason, EncodeOutcome, EncoderConfig, Packet, Rates};
+use rtvc_codec::{CodecKind, DropReason, EncodeOutcome, EncoderConfig, Packet, RateBuffer, Rates};
 
 const ZERO_DELAY: [(&str, CodecKind); 2] =
     [("libaom", CodecKind::Av1), ("openh264", CodecKind::H264)];
@@ -374,5 +374,47 @@ fn libaom_takes_back_overshoot_after_a_deep_rate_cut() {
     assert!(
         guarded <= 8 * budget,
         "{guarded} B after the cut with drop_overshoot (budget {budget} B)"
+    );
+}
+
+#[test]
+fn libaom_small_rate_buffer_pays_back_a_scene_cut_sooner() {
+    // Under the rate controller the encoder's own buffer is shrunk (RateBuffer::UNDER_CONTROLLER)
+    // so that after a big frame (a scene cut) its next frames come back under the target sooner
+    // than with libwebrtc's 1 s buffer, before the controller's 120 ms bucket overflows.
+    let run = |buffer: RateBuffer| {
+        let mut cfg = EncoderConfig::new(CodecKind::Av1, 640, 360, 600_000, 30.0);
+        cfg.threads = Some(2);
+        cfg.frame_dropping = false;
+        cfg.rate_buffer = buffer;
+        let mut enc = registry().create_encoder_named("libaom", &cfg).unwrap();
+        let scene = SyntheticScene::new(640, 360, 30.0).unwrap();
+        let mut sizes = Vec::new();
+        for n in 0..60u64 {
+            // A cut to a far-away part of the scene at frame 45.
+            let f = if n < 45 { n } else { 100_000 + n };
+            match enc.encode(&scene.frame(f), false).unwrap() {
+                EncodeOutcome::Encoded(e) => sizes.push(e.data.len()),
+                other => panic!("{other:?}"),
+            }
+        }
+        let budget = 600_000.0 / 8.0 / 30.0;
+        (
+            sizes[45] as f64 / budget,
+            sizes[46..56].iter().sum::<usize>() as f64 / budget,
+        )
+    };
+    // (the cut frame, the next 10 frames) in average frames at the target.
+    let (cut_webrtc, next_webrtc) = run(RateBuffer::WEBRTC);
+    let (cut_small, next_small) = run(RateBuffer::UNDER_CONTROLLER);
+    println!(
+        "cut frame {cut_webrtc:.1} / {cut_small:.1} average frames, next 10 frames \
+         {next_webrtc:.1} / {next_small:.1} (1 s / 300 ms buffer)"
+    );
+    assert!(cut_small >= 5.0 && cut_webrtc >= 5.0, "not a scene cut");
+    assert!(
+        next_small <= 0.9 * next_webrtc,
+        "the small buffer should pay the cut back sooner: next 10 frames {next_small:.1} vs \
+         {next_webrtc:.1} average frames"
     );
 }

@@ -142,9 +142,13 @@ impl Sim<'_> {
         };
         let mut cfg = EncoderConfig::new(args.codec, sw, sh, initial.bitrate_bps, fps);
         cfg.max_size = Some((sw, sh));
-        // With our controller, it does the dropping; the baseline keeps the encoder's own.
-        cfg.frame_dropping = !self.ours;
-        cfg.drop_overshoot = self.ours;
+        // With our controller, it does the dropping; the baseline keeps the encoder's own rate
+        // control as libwebrtc configures it (its frame dropping on).
+        if self.ours {
+            rtvc_codec::rate::configure_encoder(&mut cfg);
+        } else {
+            cfg.frame_dropping = true;
+        }
         let mut encoder: Box<dyn VideoEncoder> = match &args.encoder {
             Some(name) => registry.create_encoder_named(name, &cfg)?,
             None => registry.create_call_encoder(&cfg)?,

@@ -6,7 +6,7 @@
 //! | setting | value |
 //! |---|---|
 //! | usage | `AOM_USAGE_REALTIME`, one pass, `g_lag_in_frames = 0` (zero delay) |
-//! | rate control | CBR; undershoot/overshoot 50/50 %; buffer 600/600/1000 ms; qindex 10..56 (0..63 scale); frame size caps only when asked ([`EncoderConfig::frame_size_caps`], live with `set_frame_size_caps`; libwebrtc caps keyframes at 300 %) |
+//! | rate control | CBR; undershoot/overshoot 50/50 %; buffer [`EncoderConfig::rate_buffer`] (default libwebrtc's 600/600/1000 ms); qindex 10..56 (0..63 scale); frame size caps only when asked ([`EncoderConfig::frame_size_caps`], live with `set_frame_size_caps`; libwebrtc caps keyframes at 300 %) |
 //! | keyframes | only on request (`kf_mode` disabled, `AOM_EFLAG_FORCE_KF`) |
 //! | tools | aq-mode 3 (cyclic refresh), CDEF on, no TPL, no delta-q, no order hints |
 //! | speed | 10 from 640x360 up; 9 below that; 8 at 320x180 and smaller |
@@ -190,9 +190,9 @@ impl AomEncoder {
         cfg.rc_max_quantizer = QP_MAX;
         cfg.rc_undershoot_pct = 50;
         cfg.rc_overshoot_pct = 50;
-        cfg.rc_buf_initial_sz = 600;
-        cfg.rc_buf_optimal_sz = 600;
-        cfg.rc_buf_sz = 1000;
+        cfg.rc_buf_initial_sz = self.config.rate_buffer.initial_ms;
+        cfg.rc_buf_optimal_sz = self.config.rate_buffer.optimal_ms;
+        cfg.rc_buf_sz = self.config.rate_buffer.size_ms;
         cfg.rc_dropframe_thresh = match (self.config.frame_dropping, self.config.drop_overshoot) {
             (true, _) => 30,
             // libaom's post-encode drop needs its frame dropper on; at 1 % it drops before

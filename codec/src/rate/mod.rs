@@ -26,12 +26,14 @@
 //!
 //! Resolution changes reach the encoder as frames of the new size (its live resize); rav1e, which
 //! cannot change its rate live, restarts only on large sustained changes by itself. The
-//! controller is the frame dropper: create the encoder with
-//! [`crate::EncoderConfig::frame_dropping`] off, or its own dropper (libaom's CBR buffer, openh264's
-//! frame skip) will fight this one after every keyframe — and with
+//! controller is the frame dropper; [`configure_encoder`] prepares an encoder configuration for
+//! it: [`crate::EncoderConfig::frame_dropping`] off, or the encoder's own dropper (libaom's CBR
+//! buffer, openh264's frame skip) will fight this one after every keyframe;
 //! [`crate::EncoderConfig::drop_overshoot`] on, so that the first frames after a deep rate cut
 //! do not come out at many times their budget (on the step trace's 2.5 → 0.3 Mbps cut: PSNR-Y
-//! +3.3 dB, a third fewer skipped frames, worst 500 ms window 1.72 → 1.36×).
+//! +3.3 dB, a third fewer skipped frames, worst 500 ms window 1.72 → 1.36×); and the encoder's own
+//! buffer shrunk to [`crate::RateBuffer::UNDER_CONTROLLER`], so that its frame sizes come back to
+//! the target before this dropper's 120 ms bucket overflows.
 
 pub mod adjuster;
 pub mod dropper;
@@ -151,6 +153,15 @@ const INTER_CAP_MAX_PCT: u32 = 300;
 
 /// Steps the keyframe cap moves between (changing it costs the encoder a reconfiguration).
 const KEYFRAME_CAP_STEPS: [u32; 8] = [100, 150, 200, 300, 500, 800, 1200, 2000];
+
+/// Prepares an encoder configuration for use under [`RateController`] (see the module docs):
+/// the encoder's own frame dropping off, overshoot take-back on, its rate buffer
+/// [`crate::RateBuffer::UNDER_CONTROLLER`].
+pub fn configure_encoder(config: &mut crate::EncoderConfig) {
+    config.frame_dropping = false;
+    config.drop_overshoot = true;
+    config.rate_buffer = crate::RateBuffer::UNDER_CONTROLLER;
+}
 
 /// The rate controller (see the module docs).
 #[derive(Debug, Clone)]
