@@ -258,9 +258,10 @@ impl RateBuffer {
     /// Under the rate controller, whose 120 ms frame dropper is the real constraint: 200 / 200 /
     /// 300 ms. Measured with `rtvc rc` (AV1, talking-head 720p, 60 s) against
     /// [`RateBuffer::WEBRTC`]: on the step trace `acc_1s_p95` 0.25 → 0.14, worst 500 ms window
-    /// 1.36 → 1.30×, drops 4.3 → 3.4 %, longest freeze 344 → 269 ms, PSNR-Y +0.5 dB; over the
-    /// seven traces of the README's table fewer drops and a smaller worst window on five, PSNR-Y
-    /// within ±0.9 dB. 300 / 300 / 500 and 120 / 120 / 200 ms were in between.
+    /// 1.36 → 1.30×, drops 4.3 → 3.4 %, longest freeze 344 → 269 ms, PSNR-Y +0.5 dB; averaged
+    /// over three `builtin:lte` seeds and five real cellular traces drops 17.2 → 15.6 %, worst
+    /// window 1.57 → 1.46×, PSNR-Y +0.2 dB, but queueing delay p95 270 → 300 ms (mostly the UMTS
+    /// trace). 300 / 300 / 500 and 120 / 120 / 200 ms were in between.
     pub const UNDER_CONTROLLER: RateBuffer = RateBuffer {
         initial_ms: 200,
         optimal_ms: 200,
