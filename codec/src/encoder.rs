@@ -19,6 +19,14 @@
 //! * Resolution: just pass a frame of the new size (camera switch, rate-control ladder). The
 //!   encoder reconfigures itself and that frame comes out as a keyframe at the new size.
 //!
+//! # Timestamps
+//!
+//! Each frame's [`Frame::timestamp_us`] is its capture time and must be later than the previous
+//! frame's: a frame that is not is refused with [`FrameError::TimestampNotIncreasing`] (and
+//! changes nothing). Gaps are fine and meaningful — frames the caller's rate controller skipped
+//! leave them, and libaom reads its frame rate, hence its bit budget per frame, from them (as
+//! libwebrtc feeds it the RTP timestamp).
+//!
 //! Transient trouble (the encoder's rate control skipping a frame, a pause) is a drop, never an
 //! error: since 2022 libwebrtc switches to another encoder on any error returned from `Encode`.
 
@@ -26,7 +34,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::encoded::{CodecKind, EncodedFrame};
-use crate::error::{ConfigError, Error};
+use crate::error::{ConfigError, Error, FrameError};
 use crate::frame::{Frame, MAX_DIMENSION};
 
 /// Lowest target bitrate any encoder accepts (bits/s).
@@ -396,7 +404,7 @@ pub trait VideoEncoder: Send {
     fn info(&self) -> EncoderInfo;
 
     /// Encodes one frame, a keyframe when `force_keyframe` is set (or when the frame size
-    /// changed).
+    /// changed). Its timestamp must be later than the previous frame's (see the module docs).
     fn encode(&mut self, frame: &Frame, force_keyframe: bool) -> Result<EncodeOutcome, Error>;
 
     /// Applies new rates (bitrate 0 pauses). Invalid values are a [`ConfigError`].
@@ -441,6 +449,30 @@ pub(crate) struct RateState {
 impl RateState {
     pub fn paused(&self) -> bool {
         self.bitrate_bps == 0
+    }
+}
+
+/// The capture times an encoder has been given: each must be later than the one before
+/// ([`FrameError::TimestampNotIncreasing`] otherwise), whatever then happens to the frame (encoded,
+/// dropped, or refused while paused).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TimestampGuard {
+    last_us: Option<i64>,
+}
+
+impl TimestampGuard {
+    /// Accepts `timestamp_us` if it is later than the last accepted one.
+    pub fn accept(&mut self, timestamp_us: i64) -> Result<(), FrameError> {
+        if let Some(previous_us) = self.last_us
+            && timestamp_us <= previous_us
+        {
+            return Err(FrameError::TimestampNotIncreasing {
+                previous_us,
+                timestamp_us,
+            });
+        }
+        self.last_us = Some(timestamp_us);
+        Ok(())
     }
 }
 

@@ -127,6 +127,14 @@ pub enum FrameError {
         /// Bytes needed.
         needed: usize,
     },
+    /// Two planes of a [`crate::frame::PlaneLayout`] share bytes.
+    #[error("the {first} and {second} planes overlap")]
+    PlanesOverlap {
+        /// The plane that starts first.
+        first: &'static str,
+        /// The plane that starts inside it.
+        second: &'static str,
+    },
     /// Source and destination sizes differ where they must match.
     #[error("size mismatch: source {src_w}x{src_h}, destination {dst_w}x{dst_h}")]
     SizeMismatch {
@@ -145,6 +153,19 @@ pub enum FrameError {
     /// The scaler refused the input.
     #[error("scaling failed: {0}")]
     Scaling(String),
+    /// A frame handed to an encoder is not later than the one before it. Encoders need strictly
+    /// increasing capture times: libaom derives its frame rate, and so its bit budget per frame,
+    /// from the gaps between them.
+    #[error(
+        "timestamp {timestamp_us} µs is not later than the previous frame's {previous_us} µs \
+         (encoder input needs strictly increasing capture times)"
+    )]
+    TimestampNotIncreasing {
+        /// Timestamp of the previous frame given to the encoder.
+        previous_us: i64,
+        /// Timestamp of the refused frame.
+        timestamp_us: i64,
+    },
 }
 
 /// A container file that cannot be read or written.

@@ -1,5 +1,7 @@
 //! Raw video frames: 8-bit I420 pictures with strides, a timestamp and a rotation, plus a small
 //! buffer pool so that steady-state capture, scaling and decoding allocate nothing per frame.
+//! Pixels are reference-counted: cloning a frame shares them, writing to a shared frame copies
+//! it first (into a buffer of the same pool).
 //!
 //! Every encoder takes a [`Frame`]; every decoder returns one. Import from what cameras and apps
 //! hand over (NV12, BGRA, RGBA, strided I420) and export for rendering (NV12, BGRA) live in
@@ -13,7 +15,10 @@
 //! frame.set_timestamp_us(33_333);
 //! frame.set_rotation(Rotation::Deg90);
 //! assert_eq!(frame.chroma_width(), 640);
-//! drop(frame); // the buffer goes back to the pool
+//! let shown = frame.clone(); // shares the pixels: no copy, no allocation
+//! assert!(frame.is_shared());
+//! drop(frame);
+//! drop(shown); // the last handle gives the buffer back to the pool
 //! let again = pool.frame(1280, 720).unwrap();
 //! assert_eq!(pool.allocations(), 1);
 //! # drop(again);
@@ -140,27 +145,101 @@ fn align(v: usize, a: usize) -> usize {
     v.div_ceil(a) * a
 }
 
-/// Byte layout of an I420 frame inside one buffer.
+/// Where the three planes of an I420 picture sit inside a [`FrameBuffer`]: byte offsets and
+/// strides. Frames from a [`FramePool`] use their own packed layout; decoders that write
+/// pictures into pool buffers themselves (dav1d) describe theirs with this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PlaneLayout {
+    /// Offset of the first luma row.
+    pub y_offset: usize,
+    /// Offset of the first Cb row.
+    pub u_offset: usize,
+    /// Offset of the first Cr row.
+    pub v_offset: usize,
+    /// Bytes per luma row.
+    pub y_stride: usize,
+    /// Bytes per chroma row (Cb and Cr).
+    pub uv_stride: usize,
+}
+
+/// A plane layout checked against a frame size (the plane lengths follow from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Layout {
-    y_stride: usize,
-    uv_stride: usize,
+    planes: PlaneLayout,
     y_len: usize,
     uv_len: usize,
 }
 
 impl Layout {
-    fn new(width: u32, height: u32) -> Self {
+    /// The packed layout of pool frames: Y, then U, then V, rows aligned.
+    fn packed(width: u32, height: u32) -> Self {
         let (w, h) = (width as usize, height as usize);
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         let y_stride = align(w, Y_ALIGN);
         let uv_stride = align(cw, UV_ALIGN);
+        let (y_len, uv_len) = (y_stride * h, uv_stride * ch);
         Self {
-            y_stride,
-            uv_stride,
-            y_len: y_stride * h,
-            uv_len: uv_stride * ch,
+            planes: PlaneLayout {
+                y_offset: 0,
+                u_offset: y_len,
+                v_offset: y_len + uv_len,
+                y_stride,
+                uv_stride,
+            },
+            y_len,
+            uv_len,
         }
+    }
+
+    /// `planes` for a `width` x `height` picture in a buffer of `len` bytes.
+    fn checked(
+        planes: PlaneLayout,
+        width: u32,
+        height: u32,
+        len: usize,
+    ) -> Result<Self, FrameError> {
+        let (w, h) = (width as usize, height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        for (plane, stride, row) in [("y", planes.y_stride, w), ("uv", planes.uv_stride, cw)] {
+            if stride < row {
+                return Err(FrameError::StrideTooSmall {
+                    plane,
+                    stride,
+                    min: row,
+                });
+            }
+        }
+        let y_len = planes.y_stride * h;
+        let uv_len = planes.uv_stride * ch;
+        for (plane, offset, n) in [
+            ("y", planes.y_offset, y_len),
+            ("u", planes.u_offset, uv_len),
+            ("v", planes.v_offset, uv_len),
+        ] {
+            let needed = offset.saturating_add(n);
+            if needed > len {
+                return Err(FrameError::PlaneTooSmall { plane, len, needed });
+            }
+        }
+        let mut spans = [
+            ("y", planes.y_offset, y_len),
+            ("u", planes.u_offset, uv_len),
+            ("v", planes.v_offset, uv_len),
+        ];
+        spans.sort_by_key(|s| s.1);
+        for pair in spans.windows(2) {
+            if pair[0].1 + pair[0].2 > pair[1].1 {
+                return Err(FrameError::PlanesOverlap {
+                    first: pair[0].0,
+                    second: pair[1].0,
+                });
+            }
+        }
+        Ok(Self {
+            planes,
+            y_len,
+            uv_len,
+        })
     }
 
     fn total(&self) -> usize {
@@ -168,40 +247,132 @@ impl Layout {
     }
 }
 
-/// A frame buffer that returns to its [`FramePool`] when dropped.
-struct PooledBuffer {
+/// Pixel memory and the pool it goes back to.
+#[derive(Debug)]
+struct Slot {
     data: Vec<u8>,
-    pool: Option<Weak<PoolInner>>,
+    /// Empty (never upgrades) for buffers outside any pool.
+    pool: Weak<PoolInner>,
 }
 
-impl Drop for PooledBuffer {
+/// Pixel memory shared by the frames made from it, and returned to its [`FramePool`] — buffer
+/// and reference count both, so that reuse allocates nothing — when the last of them is dropped.
+///
+/// Frames hold one; decoders that write pictures themselves take one from
+/// [`FramePool::buffer`], fill it, and make frames of it with [`Frame::from_buffer`].
+pub struct FrameBuffer {
+    /// Always `Some` except while being dropped.
+    slot: Option<Arc<Slot>>,
+}
+
+impl fmt::Debug for FrameBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameBuffer")
+            .field("len", &self.len())
+            .field("shared", &self.is_shared())
+            .finish()
+    }
+}
+
+impl FrameBuffer {
+    fn unpooled(data: Vec<u8>) -> Self {
+        Self {
+            slot: Some(Arc::new(Slot {
+                data,
+                pool: Weak::new(),
+            })),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.slot.as_deref().map_or(&[], |s| s.data.as_slice())
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes().len()
+    }
+
+    /// True for a zero-length buffer.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Address of the first byte (for decoders that hand plane pointers to C and need the
+    /// offsets back).
+    pub fn as_ptr(&self) -> *const u8 {
+        self.bytes().as_ptr()
+    }
+
+    /// True when another frame or buffer shares this memory.
+    pub fn is_shared(&self) -> bool {
+        self.slot.as_ref().is_some_and(|s| Arc::strong_count(s) > 1)
+    }
+
+    /// The bytes, for writing — `None` while the memory is shared (it is then read-only).
+    pub fn as_mut_slice(&mut self) -> Option<&mut [u8]> {
+        self.slot
+            .as_mut()
+            .and_then(Arc::get_mut)
+            .map(|s| s.data.as_mut_slice())
+    }
+
+    /// Another handle to the same memory (no copy).
+    pub fn share(&self) -> FrameBuffer {
+        FrameBuffer {
+            slot: self.slot.clone(),
+        }
+    }
+
+    /// A private copy of the bytes, from the same pool when it is still there.
+    fn copied(&self) -> FrameBuffer {
+        let src = self.bytes();
+        let pool = self.slot.as_ref().and_then(|s| s.pool.upgrade());
+        let mut copy = match pool {
+            Some(inner) => FramePool { inner }.take(src.len()),
+            None => FrameBuffer::unpooled(vec![0; src.len()]),
+        };
+        if let Some(dst) = copy.as_mut_slice() {
+            dst.copy_from_slice(src);
+        }
+        copy
+    }
+}
+
+impl Drop for FrameBuffer {
     fn drop(&mut self) {
-        if let Some(pool) = self.pool.take().and_then(|w| w.upgrade()) {
-            pool.give_back(std::mem::take(&mut self.data));
+        // The last handle returns the buffer, reference count included, to its pool. (Two
+        // handles dropped at the same instant on two threads can both see the other one and
+        // let the memory go instead: a later frame then allocates it again, nothing worse.)
+        if let Some(mut slot) = self.slot.take()
+            && Arc::get_mut(&mut slot).is_some()
+            && let Some(pool) = slot.pool.upgrade()
+        {
+            pool.give_back(slot);
         }
     }
 }
 
 struct PoolInner {
-    free: Mutex<Vec<Vec<u8>>>,
+    free: Mutex<Vec<Arc<Slot>>>,
     max_free: usize,
     allocations: AtomicUsize,
 }
 
 impl PoolInner {
-    fn give_back(&self, buf: Vec<u8>) {
+    fn give_back(&self, slot: Arc<Slot>) {
         // A poisoned lock only means another thread panicked while holding it; the Vec of free
         // buffers is still valid, so keep using it.
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
         if free.len() < self.max_free {
-            free.push(buf);
+            free.push(slot);
         }
     }
 }
 
 /// A small pool of frame buffers. Cloning the pool is cheap (it is shared); frames handed out by
-/// it return their buffer when dropped, so a capture → encode or decode → render loop allocates
-/// only until the pool has warmed up.
+/// it return their buffer when the last frame using it is dropped, so a capture → encode or
+/// decode → render loop allocates only until the pool has warmed up.
 #[derive(Clone)]
 pub struct FramePool {
     inner: Arc<PoolInner>,
@@ -234,36 +405,74 @@ impl FramePool {
         }
     }
 
-    /// A frame of the given size. Its pixels are unspecified (whatever the reused buffer held);
-    /// fill it before use. Timestamp 0, no rotation, BT.601 limited range.
-    pub fn frame(&self, width: u32, height: u32) -> Result<Frame, FrameError> {
-        check_dimensions(width, height)?;
-        let layout = Layout::new(width, height);
-        let needed = layout.total();
+    /// A buffer of `len` bytes, not shared, contents unspecified.
+    fn take(&self, len: usize) -> FrameBuffer {
         let reused = {
             let mut free = self.inner.free.lock().unwrap_or_else(|e| e.into_inner());
             // Prefer a buffer that is already big enough.
-            match free.iter().position(|b| b.capacity() >= needed) {
+            match free.iter().position(|s| s.data.capacity() >= len) {
                 Some(i) => Some(free.swap_remove(i)),
                 None => free.pop(),
             }
         };
-        let mut data = reused.unwrap_or_default();
-        if data.capacity() < needed {
-            self.inner.allocations.fetch_add(1, Ordering::Relaxed);
-            data = Vec::with_capacity(needed);
+        let mut slot = match reused {
+            Some(slot) => slot,
+            None => Arc::new(Slot {
+                data: Vec::new(),
+                pool: Arc::downgrade(&self.inner),
+            }),
+        };
+        // Free slots are held by the pool alone, so this is always the unique handle.
+        if let Some(s) = Arc::get_mut(&mut slot) {
+            if s.data.capacity() < len {
+                self.inner.allocations.fetch_add(1, Ordering::Relaxed);
+                s.data = Vec::with_capacity(len);
+            }
+            s.data.resize(len, 0);
+            s.data.truncate(len);
         }
-        data.resize(needed, 0);
-        data.truncate(needed);
+        FrameBuffer { slot: Some(slot) }
+    }
+
+    /// A frame of the given size. Its pixels are unspecified (whatever the reused buffer held);
+    /// fill it before use. Timestamp 0, no rotation, BT.601 limited range.
+    pub fn frame(&self, width: u32, height: u32) -> Result<Frame, FrameError> {
+        check_dimensions(width, height)?;
+        let layout = Layout::packed(width, height);
         Ok(Frame::with_buffer(
             width,
             height,
             layout,
-            PooledBuffer {
-                data,
-                pool: Some(Arc::downgrade(&self.inner)),
-            },
+            self.take(layout.total()),
         ))
+    }
+
+    /// A buffer of `len` bytes (contents unspecified) for a decoder that writes pictures into
+    /// it itself; [`Frame::from_buffer`] then makes frames of it without copying.
+    pub fn buffer(&self, len: usize) -> FrameBuffer {
+        self.take(len)
+    }
+
+    /// A copy of `frame`'s pixels and metadata in a buffer of this pool (the copy a caller that
+    /// wants to modify a shared frame makes; [`Frame::clone`] shares instead).
+    pub fn copy_of(&self, frame: &Frame) -> Result<Frame, FrameError> {
+        let mut copy = self.frame(frame.width, frame.height)?;
+        copy.copy_metadata_from(frame);
+        let (cw, ch) = (
+            frame.chroma_width() as usize,
+            frame.chroma_height() as usize,
+        );
+        let (ys, uvs) = (copy.y_stride(), copy.uv_stride());
+        let w = frame.width as usize;
+        let (y, u, v) = copy.planes_mut();
+        for r in 0..frame.height as usize {
+            y[r * ys..r * ys + w].copy_from_slice(frame.y_row(r));
+        }
+        for r in 0..ch {
+            u[r * uvs..r * uvs + cw].copy_from_slice(frame.u_row(r));
+            v[r * uvs..r * uvs + cw].copy_from_slice(frame.v_row(r));
+        }
+        Ok(copy)
     }
 
     /// How many buffers the pool has allocated in total (for checking steady-state reuse).
@@ -276,11 +485,16 @@ impl FramePool {
 ///
 /// Chroma planes are `ceil(width/2) x ceil(height/2)`. Each plane has its own stride (bytes per
 /// row, at least the row width). Odd sizes are allowed.
+///
+/// The pixels live in a reference-counted [`FrameBuffer`]: [`Clone`] shares them (no copy, no
+/// allocation), and [`Frame::planes_mut`] on a shared frame first gives it a private copy, so
+/// clones never see each other's writes. A decoded frame may share its memory with the decoder's
+/// reference pictures (dav1d decodes straight into our pool); that is invisible to the caller.
 pub struct Frame {
     width: u32,
     height: u32,
     layout: Layout,
-    buf: PooledBuffer,
+    buf: FrameBuffer,
     timestamp_us: i64,
     rotation: Rotation,
     color: ColorSpace,
@@ -291,8 +505,8 @@ impl fmt::Debug for Frame {
         f.debug_struct("Frame")
             .field("width", &self.width)
             .field("height", &self.height)
-            .field("y_stride", &self.layout.y_stride)
-            .field("uv_stride", &self.layout.uv_stride)
+            .field("y_stride", &self.layout.planes.y_stride)
+            .field("uv_stride", &self.layout.planes.uv_stride)
             .field("timestamp_us", &self.timestamp_us)
             .field("rotation", &self.rotation)
             .field("color", &self.color)
@@ -301,16 +515,13 @@ impl fmt::Debug for Frame {
 }
 
 impl Clone for Frame {
-    /// A deep copy in a fresh (unpooled) buffer.
+    /// Shares the pixels (see the type docs); use [`FramePool::copy_of`] for a separate copy.
     fn clone(&self) -> Self {
         Frame {
             width: self.width,
             height: self.height,
             layout: self.layout,
-            buf: PooledBuffer {
-                data: self.buf.data.clone(),
-                pool: None,
-            },
+            buf: self.buf.share(),
             timestamp_us: self.timestamp_us,
             rotation: self.rotation,
             color: self.color,
@@ -319,7 +530,7 @@ impl Clone for Frame {
 }
 
 impl Frame {
-    fn with_buffer(width: u32, height: u32, layout: Layout, buf: PooledBuffer) -> Self {
+    fn with_buffer(width: u32, height: u32, layout: Layout, buf: FrameBuffer) -> Self {
         Frame {
             width,
             height,
@@ -334,15 +545,28 @@ impl Frame {
     /// A black frame (Y=16, Cb=Cr=128) in its own buffer.
     pub fn new(width: u32, height: u32) -> Result<Self, FrameError> {
         check_dimensions(width, height)?;
-        let layout = Layout::new(width, height);
+        let layout = Layout::packed(width, height);
         let mut data = vec![128u8; layout.total()];
         data[..layout.y_len].fill(16);
         Ok(Self::with_buffer(
             width,
             height,
             layout,
-            PooledBuffer { data, pool: None },
+            FrameBuffer::unpooled(data),
         ))
+    }
+
+    /// A frame over a buffer a decoder filled (see [`FramePool::buffer`]), planes where `planes`
+    /// says. Checks that every plane fits in the buffer with strides at least the row widths.
+    pub fn from_buffer(
+        buffer: FrameBuffer,
+        width: u32,
+        height: u32,
+        planes: PlaneLayout,
+    ) -> Result<Self, FrameError> {
+        check_dimensions(width, height)?;
+        let layout = Layout::checked(planes, width, height, buffer.len())?;
+        Ok(Self::with_buffer(width, height, layout, buffer))
     }
 
     /// Width in pixels.
@@ -363,43 +587,74 @@ impl Frame {
     }
     /// Bytes per luma row.
     pub fn y_stride(&self) -> usize {
-        self.layout.y_stride
+        self.layout.planes.y_stride
     }
     /// Bytes per chroma row (U and V).
     pub fn uv_stride(&self) -> usize {
-        self.layout.uv_stride
+        self.layout.planes.uv_stride
     }
     /// Luma plane, `y_stride * height` bytes.
     pub fn y(&self) -> &[u8] {
-        &self.buf.data[..self.layout.y_len]
+        let o = self.layout.planes.y_offset;
+        &self.buf.bytes()[o..o + self.layout.y_len]
     }
     /// Cb plane, `uv_stride * chroma_height` bytes.
     pub fn u(&self) -> &[u8] {
-        &self.buf.data[self.layout.y_len..self.layout.y_len + self.layout.uv_len]
+        let o = self.layout.planes.u_offset;
+        &self.buf.bytes()[o..o + self.layout.uv_len]
     }
     /// Cr plane, `uv_stride * chroma_height` bytes.
     pub fn v(&self) -> &[u8] {
-        &self.buf.data[self.layout.y_len + self.layout.uv_len..self.layout.total()]
+        let o = self.layout.planes.v_offset;
+        &self.buf.bytes()[o..o + self.layout.uv_len]
     }
-    /// All three planes, mutable.
+    /// True when another frame shares this frame's pixels (then [`Frame::planes_mut`] copies).
+    pub fn is_shared(&self) -> bool {
+        self.buf.is_shared()
+    }
+    /// All three planes, mutable. A frame whose pixels are shared with another (a clone, or a
+    /// decoder's reference picture) first gets its own copy, from the same pool.
     pub fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
-        let (y, rest) = self.buf.data[..self.layout.total()].split_at_mut(self.layout.y_len);
-        let (u, v) = rest.split_at_mut(self.layout.uv_len);
+        if self.buf.as_mut_slice().is_none() {
+            self.buf = self.buf.copied();
+        }
+        let l = self.layout;
+        let data = self.buf.as_mut_slice().unwrap_or_default();
+        let p = l.planes;
+        // Split the buffer into the three (disjoint) planes, in whatever order they lie.
+        let mut spans = [
+            (0usize, p.y_offset, l.y_len),
+            (1, p.u_offset, l.uv_len),
+            (2, p.v_offset, l.uv_len),
+        ];
+        spans.sort_by_key(|s| s.1);
+        let mut out: [&mut [u8]; 3] = [&mut [], &mut [], &mut []];
+        let mut rest = data;
+        let mut at = 0;
+        for (which, offset, len) in spans {
+            let tail = std::mem::take(&mut rest);
+            let (_, tail) = tail.split_at_mut(offset - at);
+            let (plane, tail) = tail.split_at_mut(len);
+            out[which] = plane;
+            rest = tail;
+            at = offset + len;
+        }
+        let [y, u, v] = out;
         (y, u, v)
     }
     /// Visible part of luma row `row`.
     pub fn y_row(&self, row: usize) -> &[u8] {
-        let s = row * self.layout.y_stride;
+        let s = row * self.layout.planes.y_stride;
         &self.y()[s..s + self.width as usize]
     }
     /// Visible part of Cb row `row`.
     pub fn u_row(&self, row: usize) -> &[u8] {
-        let s = row * self.layout.uv_stride;
+        let s = row * self.layout.planes.uv_stride;
         &self.u()[s..s + self.chroma_width() as usize]
     }
     /// Visible part of Cr row `row`.
     pub fn v_row(&self, row: usize) -> &[u8] {
-        let s = row * self.layout.uv_stride;
+        let s = row * self.layout.planes.uv_stride;
         &self.v()[s..s + self.chroma_width() as usize]
     }
 
@@ -526,6 +781,102 @@ mod tests {
         drop(pool);
         assert_eq!(f.width(), 64);
         drop(f);
+    }
+
+    #[test]
+    fn clones_share_pixels_and_writes_do_not_leak_between_them() {
+        let pool = FramePool::new(4);
+        let mut a = pool.frame(64, 48).unwrap();
+        a.fill(10, 20, 30);
+        a.set_timestamp_us(7);
+        let mut b = a.clone();
+        assert!(a.is_shared() && b.is_shared());
+        assert_eq!(pool.allocations(), 1, "a clone allocates nothing");
+        assert_eq!(b.timestamp_us(), 7);
+        b.fill(99, 98, 97); // copy-on-write, from the same pool
+        assert_eq!(pool.allocations(), 2);
+        assert!(!a.is_shared() && !b.is_shared());
+        assert_eq!(a.y_row(0)[0], 10);
+        assert_eq!(b.y_row(0)[0], 99);
+        assert_eq!(a.v_row(23)[31], 30);
+        drop((a, b));
+        // Both buffers came back: two more frames reuse them.
+        let (_c, _d) = (pool.frame(64, 48).unwrap(), pool.frame(64, 48).unwrap());
+        assert_eq!(pool.allocations(), 2);
+    }
+
+    #[test]
+    fn a_shared_buffer_returns_to_the_pool_with_its_last_frame() {
+        let pool = FramePool::new(1);
+        let a = pool.frame(32, 32).unwrap();
+        let b = a.clone();
+        drop(a);
+        let c = pool.frame(32, 32).unwrap(); // `b` still holds the first buffer
+        assert_eq!(pool.allocations(), 2);
+        drop((b, c));
+        let _d = pool.frame(32, 32).unwrap();
+        assert_eq!(pool.allocations(), 2);
+    }
+
+    #[test]
+    fn pooled_copy_is_independent() {
+        let pool = FramePool::new(2);
+        let mut src = Frame::new(33, 17).unwrap();
+        src.fill(1, 2, 3);
+        src.set_rotation(Rotation::Deg270);
+        let copy = pool.copy_of(&src).unwrap();
+        assert!(copy.same_pixels(&src) && !copy.is_shared() && !src.is_shared());
+        assert_eq!(copy.rotation(), Rotation::Deg270);
+    }
+
+    #[test]
+    fn frames_over_foreign_layouts_are_checked() {
+        let pool = FramePool::new(2);
+        // A decoder's layout: 64-byte strides, V before U, padding between planes.
+        let planes = PlaneLayout {
+            y_offset: 64,
+            y_stride: 64,
+            v_offset: 64 + 64 * 20 + 8,
+            u_offset: 64 + 64 * 20 + 8 + 64 * 10,
+            uv_stride: 64,
+        };
+        let len = planes.u_offset + 64 * 10;
+        let mut buf = pool.buffer(len);
+        let bytes = buf.as_mut_slice().unwrap();
+        bytes.fill(0);
+        bytes[planes.y_offset..planes.y_offset + 64 * 20].fill(200);
+        bytes[planes.u_offset..].fill(100);
+        let mut f = Frame::from_buffer(buf.share(), 40, 20, planes).unwrap();
+        assert!(buf.as_mut_slice().is_none(), "shared memory is read-only");
+        assert_eq!(f.y_row(19), &[200; 40][..]);
+        assert_eq!(f.u_row(9), &[100; 20][..]);
+        assert_eq!(f.v_row(0), &[0; 20][..]);
+        let (y, u, v) = f.planes_mut(); // private copy: the planes are split where they lie
+        assert!(y.iter().all(|&b| b == 200) && u.iter().all(|&b| b == 100));
+        assert!(v.iter().all(|&b| b == 0));
+        drop(buf);
+
+        let small = pool.buffer(100);
+        assert!(matches!(
+            Frame::from_buffer(small, 40, 20, planes),
+            Err(FrameError::PlaneTooSmall { .. })
+        ));
+        let overlapping = PlaneLayout {
+            u_offset: planes.y_offset + 64,
+            ..planes
+        };
+        assert!(matches!(
+            Frame::from_buffer(pool.buffer(len), 40, 20, overlapping),
+            Err(FrameError::PlanesOverlap { first: "y", .. })
+        ));
+        let narrow = PlaneLayout {
+            y_stride: 39,
+            ..planes
+        };
+        assert!(matches!(
+            Frame::from_buffer(pool.buffer(len), 40, 20, narrow),
+            Err(FrameError::StrideTooSmall { plane: "y", .. })
+        ));
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::av1::obu::leading_temporal_delimiter_len;
 use crate::encoded::{CodecKind, EncodedFrame};
 use crate::encoder::{
     DropReason, EncodeOutcome, EncoderConfig, EncoderInfo, LiveBitrate, RateState, Rates,
-    VideoEncoder, timed,
+    TimestampGuard, VideoEncoder, timed,
 };
 use crate::error::{ConfigError, Error};
 use crate::frame::{ColorSpace, Frame, Matrix, Range, Rotation};
@@ -67,6 +67,7 @@ pub struct Rav1eEncoder {
     ready: VecDeque<EncodedFrame>,
     /// Time spent in rav1e since the last packet came out, attributed to the next one.
     pending_time: Duration,
+    timestamps: TimestampGuard,
 }
 
 impl fmt::Debug for Rav1eEncoder {
@@ -183,6 +184,7 @@ impl Rav1eEncoder {
             off_target_frames: 0,
             ready: VecDeque::new(),
             pending_time: Duration::ZERO,
+            timestamps: TimestampGuard::default(),
         })
     }
 
@@ -266,6 +268,7 @@ impl VideoEncoder for Rav1eEncoder {
     }
 
     fn encode(&mut self, frame: &Frame, force_keyframe: bool) -> Result<EncodeOutcome, Error> {
+        self.timestamps.accept(frame.timestamp_us())?;
         if self.rates.paused() {
             return Ok(EncodeOutcome::Dropped(DropReason::Paused));
         }
