@@ -136,3 +136,14 @@ impl From<&EncodedFrame> for Packet {
         }
     }
 }
+
+impl From<EncodedFrame> for Packet {
+    /// Moves the payload into the packet (no new reference, no allocation).
+    fn from(f: EncodedFrame) -> Self {
+        Packet {
+            data: f.data,
+            timestamp_us: f.timestamp_us,
+            rotation: f.rotation,
+        }
+    }
+}

@@ -56,8 +56,8 @@ pub mod synthetic;
 pub use decoder::{DecodeError, DecoderConfig, RecoveryAction, VideoDecoder};
 pub use encoded::{CodecKind, EncodedFrame, Packet};
 pub use encoder::{
-    DropReason, EncodeOutcome, EncoderConfig, EncoderInfo, FrameSizeCaps, RateBuffer, Rates,
-    VideoEncoder,
+    DropReason, EncodeOutcome, EncoderConfig, EncoderInfo, FrameSizeCaps, FrameTiming, RateBuffer,
+    Rates, VideoEncoder,
 };
 pub use error::{ConfigError, Error, FrameError, Result};
 pub use frame::{ColorSpace, Frame, FramePool, Rotation};

@@ -5,7 +5,10 @@ mod common;
 
 use common::*;
 use rtvc_codec::synthetic::SyntheticScene;
-use rtvc_codec::{CodecKind, DropReason, EncodeOutcome, EncoderConfig, Packet, RateBuffer, Rates};
+use rtvc_codec::{
+    CodecKind, DropReason, EncodeOutcome, EncoderConfig, Error, FrameError, FrameTiming, Packet,
+    RateBuffer, Rates,
+};
 
 const ZERO_DELAY: [(&str, CodecKind); 2] =
     [("libaom", CodecKind::Av1), ("openh264", CodecKind::H264)];
@@ -327,14 +330,16 @@ fn payloads_follow_webrtc_framing() {
 #[test]
 fn libaom_takes_back_overshoot_after_a_deep_rate_cut() {
     // A sender's rate controller cuts the rate 20× and skips frames while the link queue drains
-    // (so libaom does not see them). Without help libaom raises its quantizer only a little per
-    // frame and the next frames come out at many times their budget; with `drop_overshoot`
-    // such a frame is taken back (reported as a drop) and the next one is encoded small.
+    // (with nominal timing, as under the controller, libaom does not count them). Without help
+    // libaom raises its quantizer only a little per frame and the next frames come out at many
+    // times their budget; with `drop_overshoot` such a frame is taken back (reported as a drop)
+    // and the next one is encoded small.
     let run = |drop_overshoot: bool| {
         let mut cfg = EncoderConfig::new(CodecKind::Av1, 640, 360, 2_000_000, 30.0);
         cfg.threads = Some(2);
         cfg.frame_dropping = false;
         cfg.drop_overshoot = drop_overshoot;
+        cfg.timing = FrameTiming::Nominal;
         let mut enc = registry().create_encoder_named("libaom", &cfg).unwrap();
         let mut dec = decoder(CodecKind::Av1);
         let scene = SyntheticScene::new(640, 360, 30.0).unwrap();
@@ -417,4 +422,77 @@ fn libaom_small_rate_buffer_pays_back_a_scene_cut_sooner() {
         "the small buffer should pay the cut back sooner: next 10 frames {next_small:.1} vs \
          {next_webrtc:.1} average frames"
     );
+}
+
+#[test]
+fn libaom_meets_its_bitrate_when_frames_arrive_slower_than_configured() {
+    // Configured for 30 fps, the camera delivers 15 (capture times 66.7 ms apart) and nobody
+    // tells the encoder. With capture timing libaom gives each frame the bits of its real
+    // interval and meets the target; believing 30 fps (nominal timing) it sends about half.
+    let target = 500_000;
+    let run = |timing: FrameTiming| {
+        let mut cfg = EncoderConfig::new(CodecKind::Av1, 640, 360, target, 30.0);
+        cfg.threads = Some(2);
+        cfg.frame_dropping = false;
+        cfg.timing = timing;
+        let mut enc = registry().create_encoder_named("libaom", &cfg).unwrap();
+        let scene = SyntheticScene::new(640, 360, 30.0).unwrap();
+        let frames = 150u64; // 10 s at 15 fps
+        let mut bytes = 0;
+        for n in 0..frames {
+            let mut f = scene.frame(2 * n);
+            f.set_timestamp_us((n as f64 * 1e6 / 15.0).round() as i64);
+            match enc.encode(&f, false).unwrap() {
+                // The first second settles the rate control; count the rest.
+                EncodeOutcome::Encoded(e) if n >= 15 => bytes += e.data.len(),
+                EncodeOutcome::Encoded(_) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        let seconds = (frames - 15) as f64 / 15.0;
+        bytes as f64 * 8.0 / seconds / f64::from(target)
+    };
+    let capture = run(FrameTiming::Capture);
+    let nominal = run(FrameTiming::Nominal);
+    println!("sent / target at 15 of 30 fps: capture timing {capture:.3}, nominal {nominal:.3}");
+    assert!(
+        (0.85..=1.15).contains(&capture),
+        "capture timing: {capture:.3} of the target"
+    );
+    assert!(
+        nominal <= 0.75,
+        "nominal timing: {nominal:.3} of the target"
+    );
+}
+
+#[test]
+fn timestamps_that_do_not_increase_are_refused_by_every_encoder() {
+    for (name, codec) in [
+        ("libaom", CodecKind::Av1),
+        ("rav1e", CodecKind::Av1),
+        ("openh264", CodecKind::H264),
+    ] {
+        let mut enc = encoder(name, codec, 160, 90, 300_000);
+        let scene = SyntheticScene::new(160, 90, 30.0).unwrap();
+        let first = scene.frame(3);
+        assert!(enc.encode(&first, false).is_ok());
+        for ts in [first.timestamp_us(), first.timestamp_us() - 1, i64::MIN] {
+            let mut f = scene.frame(4);
+            f.set_timestamp_us(ts);
+            match enc.encode(&f, false) {
+                Err(Error::Frame(FrameError::TimestampNotIncreasing {
+                    previous_us,
+                    timestamp_us,
+                })) => {
+                    assert_eq!((previous_us, timestamp_us), (first.timestamp_us(), ts));
+                }
+                other => panic!(
+                    "{name}: timestamp {ts} after {}: {other:?}",
+                    first.timestamp_us()
+                ),
+            }
+        }
+        // A refused frame changes nothing: the next later frame is fine.
+        assert!(enc.encode(&scene.frame(4), false).is_ok(), "{name}");
+    }
 }

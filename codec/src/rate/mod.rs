@@ -156,11 +156,14 @@ const KEYFRAME_CAP_STEPS: [u32; 8] = [100, 150, 200, 300, 500, 800, 1200, 2000];
 
 /// Prepares an encoder configuration for use under [`RateController`] (see the module docs):
 /// the encoder's own frame dropping off, overshoot take-back on, its rate buffer
-/// [`crate::RateBuffer::UNDER_CONTROLLER`].
+/// [`crate::RateBuffer::UNDER_CONTROLLER`], and nominal frame timing
+/// ([`crate::encoder::FrameTiming::Nominal`]: the frames the controller skips must not be
+/// handed to the encoder as extra bits).
 pub fn configure_encoder(config: &mut crate::EncoderConfig) {
     config.frame_dropping = false;
     config.drop_overshoot = true;
     config.rate_buffer = crate::RateBuffer::UNDER_CONTROLLER;
+    config.timing = crate::encoder::FrameTiming::Nominal;
 }
 
 /// The rate controller (see the module docs).

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | usage | `AOM_USAGE_REALTIME`, one pass, `g_lag_in_frames = 0` (zero delay) |
 //! | rate control | CBR; undershoot/overshoot 50/50 %; buffer [`EncoderConfig::rate_buffer`] (default libwebrtc's 600/600/1000 ms); qindex 10..56 (0..63 scale); frame size caps only when asked ([`EncoderConfig::frame_size_caps`], live with `set_frame_size_caps`; libwebrtc caps keyframes at 300 %) |
-//! | timestamps | the frame's capture time as pts (timebase 1 µs, relative to the context's first frame), duration 1/frame rate: libaom derives its frame rate from the real gaps, including frames a rate controller skipped (libwebrtc passes the RTP timestamp the same way); a timestamp that does not increase is refused ([`crate::FrameError::TimestampNotIncreasing`]) before libaom sees it |
+//! | timestamps | [`EncoderConfig::timing`]: by default the frame's capture time as pts (timebase 1 µs, relative to the context's first frame), duration 1/frame rate, so libaom derives its frame rate from the real gaps (libwebrtc passes the RTP timestamp the same way); under the rate controller one nominal interval per frame ([`FrameTiming::Nominal`], measured better there). A timestamp that does not increase is refused ([`crate::FrameError::TimestampNotIncreasing`]) before libaom sees it |
 //! | keyframes | only on request (`kf_mode` disabled, `AOM_EFLAG_FORCE_KF`) |
 //! | tools | aq-mode 3 (cyclic refresh), CDEF on, no TPL, no delta-q, no order hints |
 //! | speed | 10 from 640x360 up; 9 below that; 8 at 320x180 and smaller |
@@ -31,8 +31,8 @@ use libaom_sys as aom;
 use crate::av1::obu::leading_temporal_delimiter_len;
 use crate::encoded::{CodecKind, EncodedFrame};
 use crate::encoder::{
-    ContentKind, DropReason, EncodeOutcome, EncoderConfig, EncoderInfo, FrameSizeCaps, LiveBitrate,
-    RateState, Rates, TimestampGuard, VideoEncoder, timed,
+    ContentKind, DropReason, EncodeOutcome, EncoderConfig, EncoderInfo, FrameSizeCaps, FrameTiming,
+    LiveBitrate, RateState, Rates, TimestampGuard, VideoEncoder, timed,
 };
 use crate::error::{ConfigError, Error};
 use crate::frame::{ColorSpace, Frame, Matrix, Range};
@@ -71,6 +71,8 @@ pub struct AomEncoder {
     timestamps: TimestampGuard,
     /// Capture time that maps to pts 0 of the current libaom context (its first frame's).
     origin_us: Option<i64>,
+    /// With [`FrameTiming::Nominal`]: the pts of the next frame.
+    next_nominal_pts: i64,
     /// Reused output buffer: the payload is copied out of it once, at its exact size.
     scratch: Vec<u8>,
 }
@@ -115,6 +117,7 @@ impl AomEncoder {
             color: None,
             timestamps: TimestampGuard::default(),
             origin_us: None,
+            next_nominal_pts: 0,
             scratch: Vec::new(),
         };
         enc.init()?;
@@ -163,6 +166,7 @@ impl AomEncoder {
         cfg.kf_max_dist = u32::MAX >> 1;
         self.ctx.init()?;
         self.origin_us = None;
+        self.next_nominal_pts = 0;
 
         let tile_cols_log2 = if w >= 640 {
             threads.max(1).ilog2().min(3)
@@ -314,15 +318,25 @@ impl VideoEncoder for AomEncoder {
             self.apply_color(frame.color_space())?;
         }
 
-        // The capture time goes in as the pts, relative to the context's first frame; the
-        // duration is the nominal frame interval. libaom reads the frame interval as the
-        // difference of successive end times (pts + duration), so with a constant duration it
-        // sees exactly the real gap, also across frames a rate controller skipped.
-        let origin = *self.origin_us.get_or_insert(frame.timestamp_us());
-        let pts = frame.timestamp_us() - origin;
+        // libaom reads the frame interval as the difference of successive end times (pts +
+        // duration). The duration is the nominal interval; the pts is the capture time
+        // (relative to the context's first frame), so that libaom sees the real gaps, or with
+        // `FrameTiming::Nominal` advances by the nominal interval per frame.
         let duration = (f64::from(TIMEBASE_DEN) / self.rates.framerate)
             .round()
-            .max(1.0) as u64;
+            .max(1.0) as i64;
+        let pts = match self.config.timing {
+            FrameTiming::Capture => {
+                let origin = *self.origin_us.get_or_insert(frame.timestamp_us());
+                frame.timestamp_us() - origin
+            }
+            FrameTiming::Nominal => {
+                let pts = self.next_nominal_pts;
+                self.next_nominal_pts += duration;
+                pts
+            }
+        };
+        let duration = duration as u64;
         self.scratch.clear();
         let (output, encode_time) = timed(|| {
             self.ctx
