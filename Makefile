@@ -28,6 +28,10 @@ demo: build
 
 test: bootstrap
 	$(CARGO) test --release --workspace
+	@echo "== the codec crate with subsets of its backends (what an iOS build may pick) =="
+	$(CARGO) check -q -p rtvc-codec --no-default-features
+	$(CARGO) check -q -p rtvc-codec --no-default-features --features dav1d,openh264
+	$(CARGO) check -q -p rtvc-codec --no-default-features --features aom,dav1d
 
 # Criterion benchmarks (frame plumbing, per-frame encode/decode).
 bench: bootstrap

@@ -142,6 +142,7 @@ impl DecoderConfig {
         Ok(())
     }
 
+    #[cfg_attr(not(feature = "dav1d"), allow(dead_code))]
     pub(crate) fn effective_threads(&self) -> u32 {
         self.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()

@@ -22,7 +22,7 @@
 //! # Timestamps
 //!
 //! Each frame's [`Frame::timestamp_us`] is its capture time and must be later than the previous
-//! frame's: a frame that is not is refused with [`FrameError::TimestampNotIncreasing`] (and
+//! frame's: a frame that is not is refused with [`crate::FrameError::TimestampNotIncreasing`] (and
 //! changes nothing). Gaps are fine and meaningful — frames the caller's rate controller skipped
 //! leave them, and libaom reads its frame rate, hence its bit budget per frame, from them (as
 //! libwebrtc feeds it the RTP timestamp).
@@ -31,10 +31,8 @@
 //! error: since 2022 libwebrtc switches to another encoder on any error returned from `Encode`.
 
 use std::fmt;
-use std::time::Duration;
-
 use crate::encoded::{CodecKind, EncodedFrame};
-use crate::error::{ConfigError, Error, FrameError};
+use crate::error::{ConfigError, Error};
 use crate::frame::{Frame, MAX_DIMENSION};
 
 /// Lowest target bitrate any encoder accepts (bits/s).
@@ -466,48 +464,65 @@ impl fmt::Debug for dyn VideoEncoder {
     }
 }
 
-/// Bookkeeping every backend needs: current rates, pause state and timing.
-#[derive(Debug, Clone)]
-pub(crate) struct RateState {
-    pub bitrate_bps: u32,
-    pub framerate: f64,
-}
+#[cfg_attr(
+    not(any(feature = "aom", feature = "rav1e", feature = "openh264")),
+    allow(unused_imports)
+)]
+pub(crate) use backend_support::{RateState, TimestampGuard, timed};
 
-impl RateState {
-    pub fn paused(&self) -> bool {
-        self.bitrate_bps == 0
+/// Helpers the encoder backends share (unused in a build without encoders).
+#[cfg_attr(
+    not(any(feature = "aom", feature = "rav1e", feature = "openh264")),
+    allow(dead_code, unused_imports)
+)]
+mod backend_support {
+    use std::time::Duration;
+
+    use crate::error::FrameError;
+
+    /// Bookkeeping every backend needs: current rates, pause state and timing.
+    #[derive(Debug, Clone)]
+    pub(crate) struct RateState {
+        pub bitrate_bps: u32,
+        pub framerate: f64,
     }
-}
 
-/// The capture times an encoder has been given: each must be later than the one before
-/// ([`FrameError::TimestampNotIncreasing`] otherwise), whatever then happens to the frame (encoded,
-/// dropped, or refused while paused).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct TimestampGuard {
-    last_us: Option<i64>,
-}
-
-impl TimestampGuard {
-    /// Accepts `timestamp_us` if it is later than the last accepted one.
-    pub fn accept(&mut self, timestamp_us: i64) -> Result<(), FrameError> {
-        if let Some(previous_us) = self.last_us
-            && timestamp_us <= previous_us
-        {
-            return Err(FrameError::TimestampNotIncreasing {
-                previous_us,
-                timestamp_us,
-            });
+    impl RateState {
+        pub fn paused(&self) -> bool {
+            self.bitrate_bps == 0
         }
-        self.last_us = Some(timestamp_us);
-        Ok(())
     }
-}
 
-/// Measures the wall time of one backend call.
-pub(crate) fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let t0 = std::time::Instant::now();
-    let r = f();
-    (r, t0.elapsed())
+    /// The capture times an encoder has been given: each must be later than the one before
+    /// ([`crate::FrameError::TimestampNotIncreasing`] otherwise), whatever then happens to the frame (encoded,
+    /// dropped, or refused while paused).
+    #[derive(Debug, Clone, Copy, Default)]
+    pub(crate) struct TimestampGuard {
+        last_us: Option<i64>,
+    }
+
+    impl TimestampGuard {
+        /// Accepts `timestamp_us` if it is later than the last accepted one.
+        pub fn accept(&mut self, timestamp_us: i64) -> Result<(), FrameError> {
+            if let Some(previous_us) = self.last_us
+                && timestamp_us <= previous_us
+            {
+                return Err(FrameError::TimestampNotIncreasing {
+                    previous_us,
+                    timestamp_us,
+                });
+            }
+            self.last_us = Some(timestamp_us);
+            Ok(())
+        }
+    }
+
+    /// Measures the wall time of one backend call.
+    pub(crate) fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+        let t0 = std::time::Instant::now();
+        let r = f();
+        (r, t0.elapsed())
+    }
 }
 
 #[cfg(test)]

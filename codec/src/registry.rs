@@ -8,13 +8,16 @@
 //!
 //! [`CodecRegistry::with_builtin`] registers:
 //!
-//! | codec | role | backend | tier | frame delay |
-//! |---|---|---|---|---|
-//! | AV1 | encode | libaom (realtime) | standard | 0 |
-//! | AV1 | encode | rav1e | fallback | 4 — never chosen for calls |
-//! | AV1 | decode | dav1d | standard | 0 |
-//! | H.264 | encode | openh264 | standard | 0 |
-//! | H.264 | decode | openh264 | standard | 0 |
+//! | codec | role | backend | tier | frame delay | cargo feature |
+//! |---|---|---|---|---|---|
+//! | AV1 | encode | libaom (realtime) | standard | 0 | `aom` |
+//! | AV1 | encode | rav1e | fallback | 4 — never chosen for calls | `rav1e` |
+//! | AV1 | decode | dav1d | standard | 0 | `dav1d` |
+//! | H.264 | encode | openh264 | standard | 0 | `openh264` |
+//! | H.264 | decode | openh264 | standard | 0 | `openh264` |
+//!
+//! A backend whose feature is off is simply not registered: asking for it is
+//! [`Error::NoCodec`], as for any codec the registry lacks.
 //!
 //! ```
 //! use rtvc_codec::{CodecKind, CodecRegistry, EncoderConfig};
@@ -27,12 +30,10 @@
 
 use std::fmt;
 
-use crate::av1::{aom, dav1d, rav1e};
 use crate::decoder::{DecodeError, DecoderConfig, DecoderInfo, VideoDecoder};
 use crate::encoded::CodecKind;
 use crate::encoder::{EncoderConfig, EncoderInfo, VideoEncoder};
 use crate::error::Error;
-use crate::h264::openh264;
 
 /// Preference class of a registered backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,18 +108,41 @@ impl CodecRegistry {
         Self::default()
     }
 
-    /// The built-in software codecs (see the module table).
+    /// The built-in software codecs (see the module table) that this build has: each is behind
+    /// the cargo feature of its name (`aom`, `rav1e`, `dav1d`, `openh264`, all on by default).
     pub fn with_builtin() -> Self {
+        #[cfg_attr(
+            not(any(
+                feature = "aom",
+                feature = "rav1e",
+                feature = "dav1d",
+                feature = "openh264"
+            )),
+            allow(unused_mut)
+        )]
         let mut r = Self::new();
-        r.register_encoder("libaom", Tier::Standard, aom::info(), |c| {
-            Ok(Box::new(aom::AomEncoder::new(c)?))
-        });
-        r.register_encoder("rav1e", Tier::Fallback, rav1e::info(), |c| {
-            Ok(Box::new(rav1e::Rav1eEncoder::new(c)?))
-        });
-        r.register_encoder("openh264", Tier::Standard, openh264::encoder_info(), |c| {
-            Ok(Box::new(openh264::OpenH264Encoder::new(c)?))
-        });
+        #[cfg(feature = "aom")]
+        {
+            use crate::av1::aom;
+            r.register_encoder("libaom", Tier::Standard, aom::info(), |c| {
+                Ok(Box::new(aom::AomEncoder::new(c)?))
+            });
+        }
+        #[cfg(feature = "rav1e")]
+        {
+            use crate::av1::rav1e;
+            r.register_encoder("rav1e", Tier::Fallback, rav1e::info(), |c| {
+                Ok(Box::new(rav1e::Rav1eEncoder::new(c)?))
+            });
+        }
+        #[cfg(feature = "openh264")]
+        {
+            use crate::h264::openh264;
+            r.register_encoder("openh264", Tier::Standard, openh264::encoder_info(), |c| {
+                Ok(Box::new(openh264::OpenH264Encoder::new(c)?))
+            });
+        }
+        #[cfg(feature = "dav1d")]
         r.register_decoder(
             "dav1d",
             Tier::Standard,
@@ -127,8 +151,9 @@ impl CodecRegistry {
                 codec: CodecKind::Av1,
                 is_hardware_accelerated: false,
             },
-            |c| Ok(Box::new(dav1d::Dav1dDecoder::new(c)?)),
+            |c| Ok(Box::new(crate::av1::dav1d::Dav1dDecoder::new(c)?)),
         );
+        #[cfg(feature = "openh264")]
         r.register_decoder(
             "openh264",
             Tier::Standard,
@@ -137,7 +162,7 @@ impl CodecRegistry {
                 codec: CodecKind::H264,
                 is_hardware_accelerated: false,
             },
-            |c| Ok(Box::new(openh264::OpenH264Decoder::new(c)?)),
+            |c| Ok(Box::new(crate::h264::openh264::OpenH264Decoder::new(c)?)),
         );
         r
     }
@@ -285,9 +310,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(all(feature = "aom", feature = "rav1e"))]
     fn tiers_order_and_fallback() {
         let mut r = CodecRegistry::with_builtin();
-        let mut hw = aom::info();
+        let mut hw = crate::av1::aom::info();
         hw.implementation = "fake-hw";
         hw.is_hardware_accelerated = true;
         r.register_encoder("fake-hw", Tier::Preferred, hw, |_| {
@@ -313,6 +339,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "openh264")]
     fn config_errors_are_not_hidden_by_fallback() {
         let r = CodecRegistry::with_builtin();
         let cfg = EncoderConfig::new(CodecKind::H264, 640, 360, 1, 30.0);

@@ -10,6 +10,9 @@
 //! 2 threads. Both sides get the same decoded (and for 360p, scaled) frames from memory; time is
 //! counted inside the encode calls only; PSNR is ffmpeg-style against the encoder input; bitrate
 //! is over the clip's duration at 30 fps.
+//!
+//! This binary is a direct C call by design, so `unsafe` is allowed here (each block says why).
+#![allow(unsafe_code)]
 
 use std::mem::MaybeUninit;
 use std::os::raw::c_int;

@@ -316,14 +316,17 @@ impl Sim<'_> {
                 Some(SkipReason::FrameRate) => record.skip = Some("framerate"),
                 Some(SkipReason::Paused) => record.skip = Some("paused"),
                 None => {
+                    let scaled;
                     let input = if size != (sw, sh) {
-                        down.scale(&src, size.0, size.1)
-                            .map_err(rtvc_codec::Error::from)?
+                        scaled = down
+                            .scale(&src, size.0, size.1)
+                            .map_err(rtvc_codec::Error::from)?;
+                        &scaled
                     } else {
-                        src.clone()
+                        &src
                     };
                     index_of_ts.insert(ts, n);
-                    match encoder.encode(&input, false)? {
+                    match encoder.encode(input, false)? {
                         EncodeOutcome::Encoded(e) => outputs.push(e),
                         EncodeOutcome::Dropped(_) => record.skip = Some("encoder"),
                         _ => {}
@@ -333,6 +336,8 @@ impl Sim<'_> {
             }
             let in_encoder = decision.skip.is_none() && record.skip.is_none();
             log.frames.push(record);
+            // Frames share their pixels: these clones (here and for pictures in flight) are
+            // reference counts, not copies.
             pending.push_back((n, src.clone(), in_encoder));
             for e in outputs {
                 let idx = index_of_ts.remove(&e.timestamp_us).unwrap_or(n);

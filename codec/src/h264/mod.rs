@@ -1,4 +1,6 @@
-//! H.264: bitstream parsing (NAL units, parameter sets, access units) and the openh264 backend.
+//! H.264: bitstream parsing (NAL units, parameter sets, access units) and the openh264 backend
+//! (cargo feature `openh264`).
 
 pub mod bitstream;
+#[cfg(feature = "openh264")]
 pub mod openh264;

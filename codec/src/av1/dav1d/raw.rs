@@ -279,6 +279,8 @@ pub(super) struct Context {
     ctx: NonNull<sys::Dav1dContext>,
     /// Boxed so that the cookies dav1d holds stay put; dropped after `dav1d_close`.
     pictures: Box<PictureStore>,
+    /// Boxed for the same reason: dav1d holds pointers to slots while the Vec grows.
+    #[allow(clippy::vec_box)]
     inputs: Vec<Box<InputSlot>>,
 }
 
