@@ -2,7 +2,7 @@
 //! same way `rtvc encode` does (time spent inside encode calls, ffmpeg-style PSNR of the decoded
 //! output, bitrate over the clip's duration).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rtvc_codec::quality::PsnrAccumulator;
@@ -12,13 +12,6 @@ use rtvc_codec::{
     VideoDecoder,
 };
 use serde::Serialize;
-
-/// The shared data folder: `$RTVC_SHARED`, else `../shared` next to the workspace.
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("RTVC_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
 
 /// Decodes an H.264 Annex B clip with our decoder and scales it to `size` (if given).
 pub fn load_clip(
@@ -43,8 +36,7 @@ pub fn load_clip(
                 Some((w, h)) if (w, h) != (f.width(), f.height()) => {
                     scaler.scale(&f, w, h).map_err(|e| e.to_string())?
                 }
-                // Keep an unpooled copy so the decoder's pool is not exhausted.
-                _ => f.clone(),
+                _ => f,
             };
             f.set_timestamp_us((out.len() as f64 * 1e6 / 30.0).round() as i64);
             out.push(f);

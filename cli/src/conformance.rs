@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use rtvc_codec::CodecKind;
-use rtvc_codec::conformance::{
+use rtvc_testkit::conformance::{
     CheckResult, ExpectedFailures, Summary, checks, parse_manifest, run_check,
 };
 use serde::Serialize;

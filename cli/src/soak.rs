@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rtvc_codec::rng::XorShift64;
 use rtvc_codec::synthetic::SyntheticScene;
 use rtvc_codec::{
     CodecKind, CodecRegistry, DecodeError, DecoderConfig, EncodeOutcome, EncoderConfig, Packet,
     Rates, RecoveryAction, VideoDecoder, VideoEncoder,
 };
+use rtvc_testkit::rng::XorShift64;
 use serde::Serialize;
 
 use crate::CliError;

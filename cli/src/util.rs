@@ -27,6 +27,24 @@ pub fn parse_bitrate(s: &str) -> Result<u32, String> {
     Ok(bps.round() as u32)
 }
 
+/// Parses a ladder, `HEIGHT:BITRATE,...` (e.g. `720:1.2M,540:700k,360:300k,180:0`), into
+/// (height, minimum bits/s) thresholds, tallest first.
+pub fn parse_ladder(s: &str) -> Result<Vec<(u32, u32)>, String> {
+    let usage = || {
+        format!("--ladder {s:?}: expected HEIGHT:BITRATE,... e.g. 720:1.2M,540:700k,360:300k,180:0")
+    };
+    let mut v = s
+        .split(',')
+        .map(|part| {
+            let (h, b) = part.trim().split_once(':').ok_or_else(usage)?;
+            let height = h.trim().parse::<u32>().map_err(|_| usage())?;
+            Ok((height, parse_bitrate(b)?))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    v.sort_by_key(|t| std::cmp::Reverse(t.0));
+    Ok(v)
+}
+
 /// Parses `WIDTHxHEIGHT`.
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     rtvc_codec::synthetic::SyntheticScene::parse_size(s)
@@ -80,6 +98,17 @@ mod tests {
         assert_eq!(parse_bitrate("64kbps"), Ok(64_000));
         assert!(parse_bitrate("fast").is_err());
         assert!(parse_bitrate("-5k").is_err());
+    }
+
+    #[test]
+    fn ladders_parse_tallest_first() {
+        assert_eq!(
+            parse_ladder("360:300k, 720:1.2m,180:0"),
+            Ok(vec![(720, 1_200_000), (360, 300_000), (180, 0)])
+        );
+        assert!(parse_ladder("720").is_err());
+        assert!(parse_ladder("720:fast").is_err());
+        assert!(parse_ladder("").is_err());
     }
 
     #[test]

@@ -30,12 +30,6 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-fn shared() -> PathBuf {
-    std::env::var_os("RTVC_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
-
 #[test]
 fn encode_json_has_the_contract_fields_and_decode_agrees() {
     let out = tmp("synthetic.ivf");
@@ -299,11 +293,12 @@ fn bad_inputs_fail_with_clear_messages() {
 
 #[test]
 fn real_clip_encodes_at_target_rate() {
-    let clip = shared().join("clips/foreman_352x288_25fps.264");
-    if !clip.exists() {
-        println!("skipped: {} not found (set RTVC_SHARED)", clip.display());
+    let Some(clip) = rtvc_testkit::shared::require_shared(
+        "real_clip_encodes_at_target_rate",
+        "clips/foreman_352x288_25fps.264",
+    ) else {
         return;
-    }
+    };
     let out = tmp("foreman.ivf");
     let r = json(&rtvc(&[
         "encode",

@@ -22,69 +22,8 @@
 use std::fmt;
 
 use crate::encoded::{CodecKind, Packet};
+pub use crate::error::{DecodeError, RecoveryAction};
 use crate::frame::Frame;
-
-/// What to do after a [`DecodeError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RecoveryAction {
-    /// Drop this packet and ask the sender for a keyframe (RTCP PLI/FIR).
-    DropAndRequestKeyframe,
-    /// Ask the sender for a keyframe; keep feeding packets.
-    RequestKeyframe,
-    /// This decoder cannot handle the stream: use another decoder or negotiate another codec.
-    SwitchDecoder,
-    /// The decoder instance is broken: re-create it (then request a keyframe).
-    RecreateDecoder,
-}
-
-/// A decode failure; see the module docs for what each kind means.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// The data is damaged or is not a bitstream of this codec.
-    #[error("{backend}: corrupt data: {detail}")]
-    Corrupt {
-        /// Decoder that refused it.
-        backend: &'static str,
-        /// What the decoder said.
-        detail: String,
-    },
-    /// A reference picture (or the sequence/parameter sets) is missing: a packet was lost, or
-    /// the stream did not start with a keyframe.
-    #[error("{backend}: missing reference, waiting for a keyframe")]
-    MissingReference {
-        /// Decoder that noticed.
-        backend: &'static str,
-    },
-    /// A valid stream using something this decoder does not support.
-    #[error("{backend}: unsupported stream: {what}")]
-    Unsupported {
-        /// Decoder that refused it.
-        backend: &'static str,
-        /// The feature.
-        what: String,
-    },
-    /// The library failed for reasons not tied to the data.
-    #[error("{backend}: decoder failure: {detail}")]
-    Backend {
-        /// Decoder that failed.
-        backend: &'static str,
-        /// What it said.
-        detail: String,
-    },
-}
-
-impl DecodeError {
-    /// What the caller should do.
-    pub fn action(&self) -> RecoveryAction {
-        match self {
-            DecodeError::Corrupt { .. } => RecoveryAction::DropAndRequestKeyframe,
-            DecodeError::MissingReference { .. } => RecoveryAction::RequestKeyframe,
-            DecodeError::Unsupported { .. } => RecoveryAction::SwitchDecoder,
-            DecodeError::Backend { .. } => RecoveryAction::RecreateDecoder,
-        }
-    }
-}
 
 /// Decoder settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,10 +30,10 @@
 //! Transient trouble (the encoder's rate control skipping a frame, a pause) is a drop, never an
 //! error: since 2022 libwebrtc switches to another encoder on any error returned from `Encode`.
 
-use std::fmt;
 use crate::encoded::{CodecKind, EncodedFrame};
 use crate::error::{ConfigError, Error};
 use crate::frame::{Frame, MAX_DIMENSION};
+use std::fmt;
 
 /// Lowest target bitrate any encoder accepts (bits/s).
 pub const MIN_BITRATE_BPS: u32 = 10_000;

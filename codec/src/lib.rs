@@ -12,6 +12,11 @@
 //! | files | [`container`] | IVF, Y4M, H.264 Annex B, AV1 Section 5 / Annex B |
 //! | measuring | [`quality`], [`synthetic`] | ffmpeg-compatible PSNR, conformance MD5, a built-in test scene |
 //!
+//! Backends are cargo features (`aom`, `rav1e`, `dav1d`, `openh264`, all on by default); the
+//! registry offers what is compiled in. Tools that are not codec — the conformance runner, a
+//! seeded RNG for simulations, the shared-data lookup for tests — live in the `rtvc-testkit`
+//! crate.
+//!
 //! ```
 //! use rtvc_codec::{CodecKind, CodecRegistry, DecoderConfig, EncodeOutcome, EncoderConfig, Packet};
 //! use rtvc_codec::synthetic::SyntheticScene;
@@ -37,7 +42,6 @@
 #![deny(missing_docs)]
 
 pub mod av1;
-pub mod conformance;
 pub mod container;
 pub mod convert;
 pub mod decoder;
@@ -49,7 +53,6 @@ pub mod h264;
 pub mod quality;
 pub mod rate;
 pub mod registry;
-pub mod rng;
 pub mod scale;
 pub mod synthetic;
 

@@ -140,7 +140,10 @@ fn per_frame_allocations(encoder: &str, codec: CodecKind) -> Vec<u64> {
             counts.push(after - before);
         }
     }
-    assert!(decoded >= WARM_UP + MEASURED - 4, "{encoder}: {decoded} decoded");
+    assert!(
+        decoded >= WARM_UP + MEASURED - 4,
+        "{encoder}: {decoded} decoded"
+    );
     counts
 }
 
@@ -171,5 +174,8 @@ fn steady_state_allocations_per_frame() {
     let (max, mean) = summary(&counts);
     report.push(format!("rav1e: max {max}, mean {mean:.2} per frame"));
     println!("{}", report.join("\n"));
-    assert!(mean <= 1500.0, "rav1e: mean {mean:.2} allocations per frame");
+    assert!(
+        mean <= 1500.0,
+        "rav1e: mean {mean:.2} allocations per frame"
+    );
 }

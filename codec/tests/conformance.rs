@@ -2,19 +2,14 @@
 //! Baseline vector and every AV1 8-bit vector must decode to its reference hash, and the
 //! committed expected-failures list must match reality exactly.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rtvc_codec::CodecKind;
-use rtvc_codec::conformance::{
+use rtvc_testkit::conformance::{
     ExpectedFailures, Status, Summary, checks, parse_manifest, run_check,
 };
-
-fn shared() -> PathBuf {
-    std::env::var_os("RTVC_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
+use rtvc_testkit::shared::require_shared;
 
 fn expected_failures() -> ExpectedFailures {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/expected-failures.tsv");
@@ -23,14 +18,14 @@ fn expected_failures() -> ExpectedFailures {
 
 #[test]
 fn shared_vectors_decode_bit_exactly() {
-    let root = shared().join("test-vectors");
-    let manifest = root.join("MANIFEST.tsv");
-    let Ok(text) = std::fs::read_to_string(&manifest) else {
-        println!(
-            "skipped: ../shared/test-vectors not found (set RTVC_SHARED); 0 conformance vectors ran"
-        );
+    let Some(manifest) = require_shared(
+        "shared_vectors_decode_bit_exactly",
+        "test-vectors/MANIFEST.tsv",
+    ) else {
         return;
     };
+    let root = manifest.parent().unwrap().to_path_buf();
+    let text = std::fs::read_to_string(&manifest).unwrap();
     let rows = parse_manifest(&text).unwrap();
     let expected = expected_failures();
     let mut results = Vec::new();
@@ -107,12 +102,12 @@ fn shared_vectors_decode_bit_exactly() {
 fn reordered_h264_keeps_each_pictures_timestamp() {
     use rtvc_codec::container::stream::StreamReader;
     use rtvc_codec::{CodecRegistry, DecoderConfig, Packet};
-    let path = shared()
-        .join("test-vectors/cisco+openh264/res/Cisco_Men_whisper_640x320_CAVLC_Bframe_9.264");
-    if !path.exists() {
-        println!("skipped: {} not found (set RTVC_SHARED)", path.display());
+    let Some(path) = require_shared(
+        "reordered_h264_keeps_each_pictures_timestamp",
+        "test-vectors/cisco+openh264/res/Cisco_Men_whisper_640x320_CAVLC_Bframe_9.264",
+    ) else {
         return;
-    }
+    };
     // Main profile with B-frames: pictures come out in display order, later than their packets.
     let mut reader = StreamReader::open(&path).unwrap();
     let mut dec = CodecRegistry::with_builtin()

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use rtvc_codec::quality::FrameMd5;
-use rtvc_codec::rng::XorShift64;
 use rtvc_codec::{CodecKind, DecodeError, EncodedFrame, Packet, RecoveryAction, VideoDecoder};
+use rtvc_testkit::rng::XorShift64;
 
 /// `n` random bytes.
 fn random_bytes(rng: &mut XorShift64, n: usize) -> Vec<u8> {

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use libaom_sys as aom;
-use rtvc_benches::{Measure, Run, load_clip, run_registry_encoder, shared_dir};
+use rtvc_benches::{Measure, Run, load_clip, run_registry_encoder};
 use rtvc_codec::{CodecKind, Frame};
 
 /// Encodes `frames` with plain libaom realtime settings, straight through the C API.
@@ -140,7 +140,11 @@ fn main() {
             other => clip = Some(PathBuf::from(other)),
         }
     }
-    let clip = clip.unwrap_or_else(|| shared_dir().join("clips/talking_head_1280x720_30fps.264"));
+    let clip = clip.unwrap_or_else(|| {
+        rtvc_testkit::shared::shared_dir()
+            .unwrap_or_default()
+            .join("clips/talking_head_1280x720_30fps.264")
+    });
     if !clip.exists() {
         eprintln!(
             "skipped: {} not found (set RTVC_SHARED or pass a clip)",

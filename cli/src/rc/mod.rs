@@ -158,8 +158,7 @@ impl Sim<'_> {
             registry.create_decoder(args.codec, &DecoderConfig::default())?;
         let mut rc_cfg = RateControlConfig::for_codec(args.codec, sw, sh, fps);
         if let Some(l) = &args.ladder {
-            let t = rtvc_codec::rate::ladder::parse_thresholds(l)
-                .ok_or_else(|| CliError::Usage(format!("--ladder {l:?}: expected HEIGHT:BITRATE,... e.g. 720:1.2M,540:700k,360:300k,180:0")))?;
+            let t = crate::util::parse_ladder(l).map_err(CliError::Usage)?;
             rc_cfg.rungs = rtvc_codec::rate::ladder::rungs_from(&t, sw, sh);
         }
         if !self.ours {

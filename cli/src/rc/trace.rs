@@ -113,7 +113,7 @@ impl Trace {
     /// Cellular-like: a seeded log-normal random walk around 1.2 Mbps (100 ms steps), clamped to
     /// 150 kbps – 3 Mbps, with a deep fade (to 15 %) of 1–2 s about every 20 s.
     pub fn lte(seed: u64) -> Self {
-        let mut rng = rtvc_codec::rng::XorShift64::seeded(seed);
+        let mut rng = rtvc_testkit::rng::XorShift64::seeded(seed);
         let mut next = || rng.next_f64();
         let mut log_rate = (1_200_000.0f64).ln();
         let mut fade_left = 0;

@@ -384,7 +384,6 @@ fn truncated(format: &'static str, what: &'static str, wanted: usize, got: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::{Path, PathBuf};
 
     use proptest::prelude::*;
 
@@ -638,70 +637,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    fn test_vectors() -> Option<PathBuf> {
-        let shared = std::env::var_os("RTVC_SHARED")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-        let dir = shared.join("test-vectors");
-        dir.join("MANIFEST.tsv").is_file().then_some(dir)
-    }
-
-    /// `features/annexb.obu` and `features/section5.obu` carry the same 10-frame stream: both
-    /// readers find the manifest's frame count, and the converted Annex B units equal the
-    /// Section 5 ones byte for byte.
-    #[test]
-    fn reads_conformance_obu_files() {
-        let Some(dir) = test_vectors() else {
-            println!("skipped: ../shared/test-vectors not found (set RTVC_SHARED)");
-            return;
-        };
-        let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
-        let mut lines = manifest.lines();
-        let columns: Vec<&str> = lines.next().unwrap().split('\t').collect();
-        let col = |name: &str| columns.iter().position(|c| *c == name).unwrap();
-        let (path_c, codec_c, frames_c) = (col("local_path"), col("codec"), col("frames"));
-        let find = |suffix: &str| {
-            manifest
-                .lines()
-                .map(|l| l.split('\t').collect::<Vec<_>>())
-                .find(|row| row[codec_c] == "av1" && row[path_c].ends_with(suffix))
-                .map(|row| {
-                    (
-                        dir.join(row[path_c]),
-                        row[frames_c].parse::<usize>().unwrap(),
-                    )
-                })
-                .unwrap_or_else(|| panic!("{suffix} not in the manifest"))
-        };
-        let (annexb_path, annexb_frames) = find("features/annexb.obu");
-        let (section5_path, section5_frames) = find("features/section5.obu");
-        let annexb = std::fs::read(annexb_path).unwrap();
-        let section5 = std::fs::read(section5_path).unwrap();
-        assert_eq!(
-            detect_av1_stream_format(&annexb),
-            Some(Av1StreamFormat::AnnexB)
-        );
-        assert_eq!(
-            detect_av1_stream_format(&section5),
-            Some(Av1StreamFormat::Section5)
-        );
-        let from_annexb = all_annexb(&annexb).unwrap();
-        let from_section5 = all_section5(&section5).unwrap();
-        println!(
-            "annexb.obu: {} temporal units (manifest {annexb_frames}); section5.obu: {} \
-             (manifest {section5_frames})",
-            from_annexb.len(),
-            from_section5.len()
-        );
-        assert_eq!(from_annexb.len(), annexb_frames);
-        assert_eq!(from_section5.len(), section5_frames);
-        for tu in from_annexb.iter().chain(&from_section5) {
-            assert!(tu.starts_with(&TEMPORAL_DELIMITER));
-            assert!(obus(tu).all(|o| o.is_ok_and(|o| o.has_size_field)));
-        }
-        assert_eq!(from_section5.concat(), section5);
-        assert_eq!(from_annexb, from_section5);
     }
 }

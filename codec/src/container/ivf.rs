@@ -312,7 +312,6 @@ fn truncated(what: &'static str, wanted: usize, got: usize) -> Error {
 mod tests {
     use super::*;
     use std::io::Cursor;
-    use std::path::{Path, PathBuf};
 
     use proptest::prelude::*;
 
@@ -516,68 +515,5 @@ mod tests {
             }
             prop_assert!(input.largest <= READ_CHUNK);
         }
-    }
-
-    fn test_vectors() -> Option<PathBuf> {
-        let shared = std::env::var_os("RTVC_SHARED")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-        let dir = shared.join("test-vectors");
-        dir.join("MANIFEST.tsv").is_file().then_some(dir)
-    }
-
-    /// Every AV1 `.ivf` conformance stream: header size matches the manifest, every frame is a
-    /// well-formed OBU sequence, and there are at least as many frames as the manifest's
-    /// decoded frame count.
-    #[test]
-    fn reads_av1_conformance_ivf_files() {
-        let Some(dir) = test_vectors() else {
-            println!("skipped: ../shared/test-vectors not found (set RTVC_SHARED)");
-            return;
-        };
-        let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
-        let mut lines = manifest.lines();
-        let columns: Vec<&str> = lines.next().unwrap().split('\t').collect();
-        let col = |name: &str| columns.iter().position(|c| *c == name).unwrap();
-        let (path_c, codec_c, size_c, frames_c) =
-            (col("local_path"), col("codec"), col("WxH"), col("frames"));
-        let (mut files, mut more_frames, mut count_differs) = (0, Vec::new(), Vec::new());
-        for line in lines {
-            let row: Vec<&str> = line.split('\t').collect();
-            if row[codec_c] != "av1" || !row[path_c].ends_with(".ivf") {
-                continue;
-            }
-            let path = dir.join(row[path_c]);
-            let file = std::fs::File::open(&path).unwrap();
-            let mut r = IvfReader::new(io::BufReader::new(file)).unwrap();
-            let h = *r.header();
-            assert_eq!(h.fourcc, FOURCC_AV1, "{}", row[path_c]);
-            assert_eq!(
-                format!("{}x{}", h.width, h.height),
-                row[size_c],
-                "{}",
-                row[path_c]
-            );
-            let mut n = 0u32;
-            while let Some(f) = r.next_frame().unwrap() {
-                for obu in obus(&f.data) {
-                    assert!(obu.is_ok(), "{} frame {n}: {obu:?}", row[path_c]);
-                }
-                n += 1;
-            }
-            let expected: u32 = row[frames_c].parse().unwrap();
-            assert!(n >= expected, "{}: {n} < {expected} frames", row[path_c]);
-            if n > expected {
-                more_frames.push(format!("{} ({n} > {expected})", row[path_c]));
-            }
-            if h.frame_count != n {
-                count_differs.push(format!("{} (header {} vs {n})", row[path_c], h.frame_count));
-            }
-            files += 1;
-        }
-        assert!(files > 0, "no AV1 .ivf rows in the manifest");
-        println!("read {files} AV1 ivf files");
-        println!("more temporal units than decoded frames: {more_frames:?}");
-        println!("header frame count differs from frames read: {count_differs:?}");
     }
 }

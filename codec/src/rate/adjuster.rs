@@ -133,7 +133,7 @@ mod tests {
     fn simulate(k: f64, target: f64, seed: u64) -> (f64, f64) {
         let mut a = BitrateAdjuster::new(target);
         let fps = 30.0;
-        let mut rng = crate::rng::XorShift64::from_state(seed | 1);
+        let mut rng = rtvc_testkit::rng::XorShift64::from_state(seed | 1);
         let (mut produced, mut counted, mut u_sum, mut u_n) = (0.0, 0.0, 0.0, 0.0);
         for n in 0..900u64 {
             let noise = 0.8 + 0.4 * rng.next_f64();
@@ -156,7 +156,7 @@ mod tests {
     #[test]
     #[ignore]
     fn spread_of_the_estimate() {
-        let mut rng = crate::rng::XorShift64::seeded(99);
+        let mut rng = rtvc_testkit::rng::XorShift64::seeded(99);
         let (mut worst_d, mut worst_u) = (0.0f64, 0.0f64);
         for _ in 0..1_000_000 {
             let k = 0.7 + 0.75 * rng.next_f64();

@@ -103,27 +103,6 @@ pub fn rungs_for(codec: crate::encoded::CodecKind, width: u32, height: u32) -> V
     }
 }
 
-/// Parses `720:1200k,540:700k,360:300k,180:0` into thresholds.
-pub fn parse_thresholds(s: &str) -> Option<Vec<(u32, u32)>> {
-    let mut v: Vec<(u32, u32)> = s
-        .split(',')
-        .map(|part| {
-            let (h, b) = part.trim().split_once(':')?;
-            let b = b.trim().to_ascii_lowercase();
-            let bps = match b.strip_suffix('k') {
-                Some(k) => k.parse::<f64>().ok()? * 1e3,
-                None => match b.strip_suffix('m') {
-                    Some(m) => m.parse::<f64>().ok()? * 1e6,
-                    None => b.parse::<f64>().ok()?,
-                },
-            };
-            Some((h.trim().parse().ok()?, bps as u32))
-        })
-        .collect::<Option<_>>()?;
-    v.sort_by_key(|t| std::cmp::Reverse(t.0));
-    (!v.is_empty()).then_some(v)
-}
-
 /// The default frame-rate steps of the bottom rung.
 pub fn default_fps_steps() -> Vec<FpsStep> {
     vec![
@@ -331,11 +310,6 @@ mod tests {
         assert_eq!((r[1].width, r[1].height), (480, 360));
         assert_eq!(r.last().unwrap().min_bps, 0);
         assert_eq!(default_rungs(1920, 1080)[0].height, 720);
-        assert_eq!(
-            parse_thresholds("360:300k, 720:1.2m,180:0"),
-            Some(vec![(720, 1_200_000), (360, 300_000), (180, 0)])
-        );
-        assert_eq!(parse_thresholds("720"), None);
     }
 
     fn step(l: &mut Ladder, t: &mut Duration, ms: u64, bps: u32, loss: f64) -> u32 {

@@ -5,7 +5,7 @@
 //! `../shared/test-vectors/MANIFEST.tsv`; `local_path` and `codec` are required). For each row:
 //!
 //! * `expected_decoded_md5` — MD5 of every decoded frame as planar I420, rows at the cropped
-//!   width ([`crate::quality::FrameMd5`]);
+//!   width ([`rtvc_codec::quality::FrameMd5`]);
 //! * otherwise an `openh264 sha1=<hex>` in `other_refs` — the SHA-1 of the same bytes;
 //! * otherwise the row is a robustness stream (damaged on purpose): it must decode to the end
 //!   without panic or hang; decode errors are expected and counted.
@@ -25,12 +25,12 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::container::stream::StreamReader;
-use crate::decoder::DecoderConfig;
-use crate::encoded::{CodecKind, Packet};
-use crate::error::{ContainerError, Error};
-use crate::quality::{FrameMd5, FrameSha1};
-use crate::registry::CodecRegistry;
+use rtvc_codec::container::stream::StreamReader;
+use rtvc_codec::decoder::DecoderConfig;
+use rtvc_codec::encoded::{CodecKind, Packet};
+use rtvc_codec::error::{ContainerError, Error};
+use rtvc_codec::quality::{FrameMd5, FrameSha1};
+use rtvc_codec::registry::CodecRegistry;
 
 /// One manifest row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,12 +144,11 @@ impl DecodeOptions {
     }
 
     fn decoder_config(&self) -> DecoderConfig {
-        DecoderConfig {
-            apply_film_grain: self.film_grain,
-            operating_point: self.oppoint,
-            all_layers: self.all_layers,
-            ..DecoderConfig::default()
-        }
+        let mut config = DecoderConfig::default();
+        config.apply_film_grain = self.film_grain;
+        config.operating_point = self.oppoint;
+        config.all_layers = self.all_layers;
+        config
     }
 }
 
@@ -358,7 +357,7 @@ fn decode_file(path: &Path, options: DecodeOptions) -> Result<Decoded, Error> {
         CodecRegistry::with_builtin().create_decoder(reader.codec(), &options.decoder_config())?;
     let (mut md5, mut sha1) = (FrameMd5::new(), FrameSha1::new());
     let (mut errors, mut first_error, mut n) = (0, None, 0i64);
-    let mut add = |f: &crate::frame::Frame| {
+    let mut add = |f: &rtvc_codec::Frame| {
         md5.add(f);
         sha1.add(f);
     };
