@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rtvc_codec::container::ivf::{FOURCC_AV1, IvfWriter};
+use rtvc_codec::container::ivf::{self, FOURCC_AV1, IvfWriter};
 use rtvc_codec::quality::PsnrAccumulator;
 use rtvc_codec::scale::Scaler;
 use rtvc_codec::{
@@ -97,7 +97,7 @@ fn is_zero(v: &u64) -> bool {
 }
 
 enum Sink {
-    Ivf(IvfWriter<BufWriter<File>>),
+    Ivf(IvfWriter<BufWriter<File>>, (u32, u32)),
     AnnexB(BufWriter<File>),
 }
 
@@ -121,22 +121,18 @@ impl Sink {
         };
         match (codec, ext.as_str()) {
             (CodecKind::Av1, "ivf") => {
-                // Timebase 1/1000 (pts in ms) works for any frame rate.
-                let _ = fps;
+                // A timebase in which every frame time is a whole number (1/30 at 30 fps).
+                let timebase = ivf::timebase_for_fps(fps);
                 let (w16, h16) = (u16::try_from(w), u16::try_from(h));
                 let (Ok(w16), Ok(h16)) = (w16, h16) else {
                     return Err(CliError::Usage(
                         "IVF cannot describe sizes above 65535".into(),
                     ));
                 };
-                Ok(Sink::Ivf(IvfWriter::new(
-                    f()?,
-                    FOURCC_AV1,
-                    w16,
-                    h16,
-                    1,
-                    1000,
-                )?))
+                Ok(Sink::Ivf(
+                    IvfWriter::new(f()?, FOURCC_AV1, w16, h16, timebase.0, timebase.1)?,
+                    timebase,
+                ))
             }
             (CodecKind::H264, "264" | "h264") => Ok(Sink::AnnexB(f()?)),
             (c, e) => Err(CliError::Usage(format!(
@@ -148,7 +144,9 @@ impl Sink {
 
     fn write(&mut self, e: &EncodedFrame) -> Result<(), CliError> {
         match self {
-            Sink::Ivf(w) => w.write_frame(&e.data, (e.timestamp_us / 1000).max(0) as u64)?,
+            Sink::Ivf(w, timebase) => {
+                w.write_frame(&e.data, ivf::pts_from_us(e.timestamp_us, *timebase))?
+            }
             Sink::AnnexB(w) => w.write_all(&e.data).map_err(CliError::Write)?,
         }
         Ok(())
@@ -156,7 +154,7 @@ impl Sink {
 
     fn finish(self) -> Result<(), CliError> {
         match self {
-            Sink::Ivf(w) => {
+            Sink::Ivf(w, _) => {
                 w.finish()?.flush().map_err(CliError::Write)?;
             }
             Sink::AnnexB(mut w) => w.flush().map_err(CliError::Write)?,

@@ -47,6 +47,34 @@ const FORMAT: &str = "ivf";
 /// Bytes reserved up front when reading a frame; the buffer grows only as data arrives.
 const READ_CHUNK: usize = 64 << 10;
 
+/// An IVF timebase, `(num, den)` seconds per pts unit, in which frames at `fps` land exactly on
+/// whole units: the frame rate's own when it is a ratio with a small numerator (1/30, 1/25,
+/// 1001/30000 for 29.97, 2/25 for 12.5), else 1/90000 as RTP uses. Tools that pair frames by
+/// timestamp (ffmpeg's `psnr` and `ssim` filters against the source `.y4m`) then line frames up
+/// as they are, where a 1 ms timebase (0, 33, 67, ... ms at 30 fps) makes them pair the wrong
+/// ones.
+pub fn timebase_for_fps(fps: f64) -> (u32, u32) {
+    const RTP: (u32, u32) = (1, 90_000);
+    if !fps.is_finite() || fps <= 0.0 {
+        return RTP;
+    }
+    for num in [1u32, 2, 4, 5, 8, 10, 100, 1000, 1001] {
+        let den = fps * f64::from(num);
+        if den >= 1.0 && den <= f64::from(u32::MAX) && (den - den.round()).abs() < 1e-9 * den {
+            return (num, den.round() as u32);
+        }
+    }
+    RTP
+}
+
+/// A timestamp in microseconds as a pts in `timebase` (see [`timebase_for_fps`]), rounded to
+/// the nearest unit; negative times become 0.
+pub fn pts_from_us(timestamp_us: i64, (num, den): (u32, u32)) -> u64 {
+    let t = i128::from(timestamp_us.max(0)) * i128::from(den);
+    let unit = i128::from(num) * 1_000_000;
+    u64::try_from((t + unit / 2) / unit).unwrap_or(u64::MAX)
+}
+
 /// The fields of an IVF file header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IvfHeader {
@@ -384,6 +412,27 @@ mod tests {
         let (h, frames) = read_all(&file[6..]).unwrap();
         assert_eq!(h.frame_count, 1);
         assert_eq!(frames[0].pts, 5);
+    }
+
+    #[test]
+    fn timebases_represent_frame_times_exactly() {
+        assert_eq!(timebase_for_fps(30.0), (1, 30));
+        assert_eq!(timebase_for_fps(25.0), (1, 25));
+        assert_eq!(timebase_for_fps(30_000.0 / 1001.0), (1001, 30_000));
+        assert_eq!(timebase_for_fps(24_000.0 / 1001.0), (1001, 24_000));
+        assert_eq!(timebase_for_fps(12.5), (2, 25));
+        assert_eq!(timebase_for_fps(f64::NAN), (1, 90_000));
+        assert_eq!(timebase_for_fps(1.0 / 3.0), (1, 90_000));
+        // Capture times of frame n at fps, as rtvc stamps them, come out as n.
+        for fps in [30.0, 25.0, 24.0, 60.0, 30_000.0 / 1001.0, 12.5] {
+            let tb = timebase_for_fps(fps);
+            for n in [0u64, 1, 2, 3, 299, 12_345] {
+                let us = (n as f64 * 1e6 / fps).round() as i64;
+                assert_eq!(pts_from_us(us, tb), n, "fps {fps} frame {n}");
+            }
+        }
+        assert_eq!(pts_from_us(-5, (1, 30)), 0);
+        assert_eq!(pts_from_us(1_000_000, (1, 90_000)), 90_000);
     }
 
     #[test]
