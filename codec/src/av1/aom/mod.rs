@@ -7,7 +7,7 @@
 //! |---|---|
 //! | usage | `AOM_USAGE_REALTIME`, one pass, `g_lag_in_frames = 0` (zero delay) |
 //! | rate control | CBR; undershoot/overshoot 50/50 %; buffer [`EncoderConfig::rate_buffer`] (default libwebrtc's 600/600/1000 ms); qindex 10..56 (0..63 scale); frame size caps only when asked ([`EncoderConfig::frame_size_caps`], live with `set_frame_size_caps`; libwebrtc caps keyframes at 300 %) |
-//! | timestamps | [`EncoderConfig::timing`]: by default the frame's capture time as pts (timebase 1 µs, relative to the context's first frame), duration 1/frame rate, so libaom derives its frame rate from the real gaps (libwebrtc passes the RTP timestamp the same way); under the rate controller one nominal interval per frame ([`FrameTiming::Nominal`], measured better there). A timestamp that does not increase is refused ([`crate::FrameError::TimestampNotIncreasing`]) before libaom sees it |
+//! | timestamps | [`EncoderConfig::timing`]: by default the frame's capture time as pts (90 kHz like RTP, relative to the context's first frame), duration 1/frame rate, so libaom derives its frame rate from the real gaps (libwebrtc passes the RTP timestamp the same way); under the rate controller one nominal interval per frame ([`FrameTiming::Nominal`], measured better there). A timestamp that does not increase is refused ([`crate::FrameError::TimestampNotIncreasing`]) before libaom sees it |
 //! | keyframes | only on request (`kf_mode` disabled, `AOM_EFLAG_FORCE_KF`) |
 //! | tools | aq-mode 3 (cyclic refresh), CDEF on, no TPL, no delta-q, no order hints |
 //! | speed | 10 from 640x360 up; 9 below that; 8 at 320x180 and smaller |
@@ -40,9 +40,9 @@ use crate::frame::{ColorSpace, Frame, Matrix, Range};
 mod raw;
 
 const NAME: &str = "libaom";
-/// libaom's timebase: microseconds, the unit of [`Frame::timestamp_us`], so capture times go in
-/// exactly (libwebrtc passes the 90 kHz RTP timestamp; finer is as good).
-const TIMEBASE_DEN: c_int = 1_000_000;
+/// libaom's timebase: the 90 kHz RTP clock, as libwebrtc uses (capture times in microseconds
+/// are rounded to it: 11 µs).
+const TIMEBASE_DEN: c_int = 90_000;
 /// Quantizer range on libaom's 0..63 scale (libwebrtc's AV1 defaults).
 const QP_MIN: c_uint = 10;
 const QP_MAX: c_uint = 56;
@@ -328,7 +328,9 @@ impl VideoEncoder for AomEncoder {
         let pts = match self.config.timing {
             FrameTiming::Capture => {
                 let origin = *self.origin_us.get_or_insert(frame.timestamp_us());
-                frame.timestamp_us() - origin
+                // Microseconds to 90 kHz ticks, rounded (i128: no overflow for any i64 gap).
+                let us = i128::from(frame.timestamp_us()) - i128::from(origin);
+                i64::try_from((us * 9 + 50).div_euclid(100)).unwrap_or(i64::MAX)
             }
             FrameTiming::Nominal => {
                 let pts = self.next_nominal_pts;
