@@ -236,9 +236,10 @@ pub enum FrameTiming {
     /// a frame that came out too big), so an encoder that spent them again on the next frame
     /// would undo the skip. Measured with `rtvc rc` (AV1, 60 s, see the README): capture times
     /// under the controller raised drops on the step trace from 3.4 to 17 % and its worst
-    /// 500 ms window from 1.30 to 2.18×, and averaged over LTE seeds 1–4 and five real traces
-    /// drops 15.4 → 26.3 %, PSNR-Y −1.5 dB. [`crate::rate::configure_encoder`] selects this;
-    /// the controller tells the encoder its frame rate when it lowers it.
+    /// 500 ms window from 1.30 to 1.74×, and averaged over LTE seeds 1–4 and five real traces
+    /// drops 15.4 → 26.3 %, PSNR-Y −1.4 dB (on screen −1.0 dB).
+    /// [`crate::rate::configure_encoder`] selects this; the controller tells the encoder its
+    /// frame rate when it lowers it.
     Nominal,
 }
 

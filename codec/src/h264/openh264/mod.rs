@@ -10,7 +10,7 @@
 //! | setting | value |
 //! |---|---|
 //! | profile | Constrained Baseline, CAVLC, one slice per picture, Annex B, one thread |
-//! | rate control | `RC_BITRATE_MODE`, frame skipping when [`EncoderConfig::frame_dropping`], QP 12..42 (openh264 clamps outside that silently) |
+//! | rate control | `RC_BITRATE_MODE`, frame skipping when [`crate::EncoderConfig::frame_dropping`], QP 12..42 (openh264 clamps outside that silently) |
 //! | frame rate | always set (`fMaxFrameRate` = 0 makes openh264 assume 1 fps and overshoot ~10×) |
 //! | keyframes | only on request (`uiIntraPeriod = 0`); SPS and PPS precede every IDR |
 //! | scene-change detection | off (it inserts unrequested I-frames and bitrate spikes) |
@@ -18,14 +18,14 @@
 //! | resolution change | re-initialisation inside the encoder; the frame comes out as an IDR at the new size |
 //!
 //! Width and height must be even: H.264 4:2:0 crops in units of two samples, so an odd size
-//! cannot be signalled and is refused with a [`ConfigError`] instead of being silently changed.
+//! cannot be signalled and is refused with a [`crate::ConfigError`] instead of being silently changed.
 //!
 //! # Decoder
 //!
 //! `DecodeFrameNoDelay` (one access unit in, its picture out), error concealment off so that a
 //! damaged frame is reported instead of shown. The access unit is checked first: until an IDR
 //! arrives (at the start and after any error) other frames are refused with
-//! [`DecodeError::MissingReference`], and an SPS larger than [`DecoderConfig::max_pixels`] is
+//! [`crate::DecodeError::MissingReference`], and an SPS larger than [`crate::DecoderConfig::max_pixels`] is
 //! refused before openh264 allocates for it. openh264 is conformant for Constrained Baseline and
 //! Baseline; it does not decode every Main-profile stream (see the conformance report).
 //!
