@@ -457,21 +457,17 @@ impl FramePool {
     /// wants to modify a shared frame makes; [`Frame::clone`] shares instead).
     pub fn copy_of(&self, frame: &Frame) -> Result<Frame, FrameError> {
         let mut copy = self.frame(frame.width, frame.height)?;
+        copy.import_i420(&crate::convert::I420Ref {
+            y: frame.y(),
+            y_stride: frame.y_stride(),
+            u: frame.u(),
+            u_stride: frame.uv_stride(),
+            v: frame.v(),
+            v_stride: frame.uv_stride(),
+            width: frame.width,
+            height: frame.height,
+        })?;
         copy.copy_metadata_from(frame);
-        let (cw, ch) = (
-            frame.chroma_width() as usize,
-            frame.chroma_height() as usize,
-        );
-        let (ys, uvs) = (copy.y_stride(), copy.uv_stride());
-        let w = frame.width as usize;
-        let (y, u, v) = copy.planes_mut();
-        for r in 0..frame.height as usize {
-            y[r * ys..r * ys + w].copy_from_slice(frame.y_row(r));
-        }
-        for r in 0..ch {
-            u[r * uvs..r * uvs + cw].copy_from_slice(frame.u_row(r));
-            v[r * uvs..r * uvs + cw].copy_from_slice(frame.v_row(r));
-        }
         Ok(copy)
     }
 
