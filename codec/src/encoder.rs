@@ -98,6 +98,11 @@ pub struct EncoderConfig {
     /// Where the encoder's clock comes from ([`FrameTiming`]; only libaom has one). Default:
     /// the frames' capture times.
     pub timing: FrameTiming,
+    /// H.264 only: the largest NAL unit the encoder may produce, in bytes (`None`: one slice
+    /// per picture, any size). For RTP packetization mode 0 (single NAL unit per packet) every
+    /// NAL must fit in a packet, so pictures are cut into slices of at most this size (openh264
+    /// `SM_SIZELIMITED_SLICE`, as libwebrtc does). 300..=65535.
+    pub max_nal_bytes: Option<u32>,
     /// The encoder's own rate-control buffer (libaom's `rc_buf_*`). The default is libwebrtc's
     /// 600 / 600 / 1000 ms; under [`crate::rate::RateController`] use
     /// [`RateBuffer::UNDER_CONTROLLER`] (see [`crate::rate::configure_encoder`]). Only libaom
@@ -130,6 +135,7 @@ impl EncoderConfig {
             frame_size_caps: FrameSizeCaps::default(),
             rate_buffer: RateBuffer::default(),
             timing: FrameTiming::default(),
+            max_nal_bytes: None,
         }
     }
 
@@ -166,6 +172,11 @@ impl EncoderConfig {
         }
         self.frame_size_caps.validate()?;
         self.rate_buffer.validate()?;
+        if let Some(n) = self.max_nal_bytes
+            && !(300..=65_535).contains(&n)
+        {
+            return Err(ConfigError::out_of_range("max_nal_bytes", n, "300..=65535"));
+        }
         if let Some((mw, mh)) = self.max_size
             && (mw == 0 || mh == 0 || mw > MAX_DIMENSION || mh > MAX_DIMENSION)
         {

@@ -496,3 +496,42 @@ fn timestamps_that_do_not_increase_are_refused_by_every_encoder() {
         assert!(enc.encode(&scene.frame(4), false).is_ok(), "{name}");
     }
 }
+
+#[test]
+fn openh264_cuts_pictures_into_nal_units_that_fit_a_packet() {
+    // RTP packetization mode 0 carries one NAL unit per packet: with `max_nal_bytes` every NAL
+    // unit fits, the keyframe included, and the stream still decodes frame for frame.
+    use rtvc_codec::h264::bitstream::nal_units;
+    let mut cfg = EncoderConfig::new(CodecKind::H264, 640, 360, 1_500_000, 30.0);
+    cfg.frame_dropping = false;
+    cfg.max_nal_bytes = Some(1100);
+    let mut enc = registry().create_encoder_named("openh264", &cfg).unwrap();
+    let mut dec = decoder(CodecKind::H264);
+    let scene = SyntheticScene::new(640, 360, 30.0).unwrap();
+    let (mut largest, mut nals, mut frames) = (0, 0, 0);
+    for n in 0..30 {
+        let EncodeOutcome::Encoded(e) = enc.encode(&scene.frame(n), n == 15).unwrap() else {
+            panic!("frame {n} not encoded");
+        };
+        for nal in nal_units(&e.data) {
+            largest = largest.max(nal.len());
+            nals += 1;
+        }
+        dec.decode(&Packet::from(&e)).unwrap().expect("a picture");
+        frames += 1;
+    }
+    println!("{frames} frames in {nals} NAL units, the largest {largest} bytes");
+    assert!(largest <= 1100, "a NAL unit of {largest} bytes");
+    assert!(
+        nals > 2 * frames,
+        "pictures were not cut into slices ({nals} NAL units)"
+    );
+    cfg.max_nal_bytes = Some(10);
+    assert!(matches!(
+        registry().create_encoder_named("openh264", &cfg),
+        Err(Error::Config(rtvc_codec::ConfigError::OutOfRange {
+            field: "max_nal_bytes",
+            ..
+        }))
+    ));
+}

@@ -136,7 +136,7 @@ impl OpenH264Encoder {
         p.iEntropyCodingModeFlag = 0;
         p.iMinQp = QP_RANGE.0;
         p.iMaxQp = QP_RANGE.1;
-        p.uiMaxNalSize = 0;
+        p.uiMaxNalSize = self.config.max_nal_bytes.unwrap_or(0);
         p.iMultipleThreadIdc = 1;
         p.bEnableDenoise = false;
         p.bEnableBackgroundDetection = true;
@@ -155,8 +155,17 @@ impl OpenH264Encoder {
         l.iMaxSpatialBitrate = bps;
         l.uiProfileIdc = sys::PRO_BASELINE;
         l.uiLevelIdc = 0;
-        l.sSliceArgument.uiSliceMode = sys::SM_SINGLE_SLICE;
-        l.sSliceArgument.uiSliceNum = 1;
+        match self.config.max_nal_bytes {
+            // Packetization mode 0: slices cut to fit one RTP packet each.
+            Some(n) => {
+                l.sSliceArgument.uiSliceMode = sys::SM_SIZELIMITED_SLICE;
+                l.sSliceArgument.uiSliceSizeConstraint = n;
+            }
+            None => {
+                l.sSliceArgument.uiSliceMode = sys::SM_SINGLE_SLICE;
+                l.sSliceArgument.uiSliceNum = 1;
+            }
+        }
         l.bVideoSignalTypePresent = true;
         l.uiVideoFormat = 5; // unspecified
         l.bFullRange = color.range == Range::Full;
