@@ -5,12 +5,13 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`format`] | video formats as SDP negotiates them, `fmtp` parsing, libwebrtc's format matching |
+//! | [`format`](mod@format) | video formats as SDP negotiates them, `fmtp` parsing, libwebrtc's format matching |
 //! | [`h264_profile`] | H.264 `profile-level-id`: profile and level |
+//! | [`encoder`] | [`EncoderFactory`] and the encoder with libwebrtc's lifecycle, our rate controller inside |
+//! | [`decoder`] | [`DecoderFactory`] and the decoder: picture, nothing, or "request a keyframe" |
 //!
-//! Status: the formats each side supports ([`encoder_formats`], [`decoder_formats`]) are here;
-//! the factories, the encoder and decoder wrappers, temporal layers and the fallback come next
-//! (issue 9).
+//! Status (issue 9): formats, factories, encoder and decoder with one layer (L1T1). Temporal
+//! layers (L1T2/L1T3), the hardware-first fallback wrapper, the policy and `netsim/` come next.
 //!
 //! ```
 //! use rtvc_codec::CodecRegistry;
@@ -25,12 +26,55 @@
 
 #![deny(missing_docs)]
 
+pub mod decoder;
+pub mod encoder;
 pub mod format;
 pub mod h264_profile;
 
-use rtvc_codec::{CodecKind, CodecRegistry};
+use rtvc_codec::{CodecKind, CodecRegistry, FrameError};
 
-use crate::format::{ScalabilityMode, VideoFormat};
+use crate::format::{FormatError, ScalabilityMode, VideoFormat};
+pub use decoder::{DecodeResult, DecoderFactory, DecoderSettings, ReceivedImage, WebRtcDecoder};
+pub use encoder::{
+    EncodeResult, EncodedImage, EncoderFactory, EncoderSettings, FrameDropReason,
+    RateControlParameters, VideoFrameType, WebRtcEncoder,
+};
+
+/// Everything that can go wrong in the adapter.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdapterError {
+    /// A call that needs `init`/`configure` first.
+    #[error("not initialised: call init (encoder) or configure (decoder) first")]
+    Uninitialized,
+    /// The format (or scalability mode) is not one we support.
+    #[error("unsupported format {format}: {reason}")]
+    UnsupportedFormat {
+        /// The format asked for.
+        format: String,
+        /// What is unsupported.
+        reason: String,
+    },
+    /// A setting out of range.
+    #[error("{field} = {value} is out of range (valid: {valid})")]
+    Settings {
+        /// The setting.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// What is valid.
+        valid: &'static str,
+    },
+    /// A format that cannot be read.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// A frame that does not fit (e.g. a timestamp that does not increase).
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The codec core failed.
+    #[error(transparent)]
+    Codec(#[from] rtvc_codec::Error),
+}
 
 /// H.264 `profile-level-id`s our encoders produce, in preference order: Constrained Baseline,
 /// then Baseline (level 3.1; level asymmetry is allowed, so any level matches).
