@@ -15,49 +15,153 @@ use rtvc_codec::{
     CodecKind, CodecRegistry, DecoderConfig, Frame, Packet, RecoveryAction, Rotation, VideoDecoder,
 };
 
+use crate::fallback::{FallbackDecoder, FallbackEvent, FallbackListener, FallbackReason, Side};
 use crate::format::VideoFormat;
 use crate::{AdapterError, decoder_formats};
 
-/// Creates decoders for negotiated formats from a codec registry.
-#[derive(Debug, Clone)]
+/// Creates a hardware decoder for a format (registered with
+/// [`DecoderFactory::register_hardware`]).
+pub type HardwareDecoderMaker =
+    Arc<dyn Fn(&VideoFormat) -> Result<Box<dyn WebRtcDecoder>, AdapterError> + Send + Sync>;
+
+#[derive(Clone)]
+struct HardwareDecoder {
+    format: VideoFormat,
+    make: HardwareDecoderMaker,
+}
+
+/// Creates decoders for negotiated formats: registered hardware decoders first (falling back to
+/// ours, see [`crate::fallback`]), then ours from a codec registry.
+#[derive(Clone)]
 pub struct DecoderFactory {
     registry: Arc<CodecRegistry>,
+    hardware: Vec<HardwareDecoder>,
+    listener: Option<FallbackListener>,
+}
+
+impl fmt::Debug for DecoderFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hw: Vec<String> = self.hardware.iter().map(|h| h.format.to_string()).collect();
+        f.debug_struct("DecoderFactory")
+            .field("hardware", &hw)
+            .finish()
+    }
 }
 
 impl DecoderFactory {
     /// A factory over `registry`.
     pub fn new(registry: Arc<CodecRegistry>) -> Self {
-        Self { registry }
+        Self {
+            registry,
+            hardware: Vec::new(),
+            listener: None,
+        }
     }
 
-    /// The formats we decode, in preference order (see [`crate::decoder_formats`]).
+    /// Registers a hardware decoder for `format`, preferred over ours.
+    pub fn register_hardware(
+        &mut self,
+        format: VideoFormat,
+        make: impl Fn(&VideoFormat) -> Result<Box<dyn WebRtcDecoder>, AdapterError>
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        self.hardware.push(HardwareDecoder {
+            format,
+            make: Arc::new(make),
+        });
+    }
+
+    /// Who hears about hardware → software switches.
+    pub fn set_fallback_listener(&mut self, listener: FallbackListener) {
+        self.listener = Some(listener);
+    }
+
+    /// The formats we decode, in preference order: registered hardware first, then ours (see
+    /// [`crate::decoder_formats`]); a format offered by both is listed once.
     pub fn supported_formats(&self) -> Vec<VideoFormat> {
-        decoder_formats(&self.registry)
+        let mut out: Vec<VideoFormat> = Vec::new();
+        for f in self
+            .hardware
+            .iter()
+            .map(|h| h.format.clone())
+            .chain(decoder_formats(&self.registry))
+        {
+            if !out.iter().any(|o| o.is_same_codec(&f)) {
+                out.push(f);
+            }
+        }
+        out
     }
 
-    /// A decoder for `format`.
-    pub fn create(&self, format: &VideoFormat) -> Result<Box<dyn WebRtcDecoder>, AdapterError> {
-        let ours = self
-            .supported_formats()
+    /// Our software decoder for `format`, if we have one.
+    fn software(&self, format: &VideoFormat) -> Option<(CodecKind, Box<dyn WebRtcDecoder>)> {
+        let ours = decoder_formats(&self.registry)
             .into_iter()
-            .find(|f| f.is_same_codec(format))
-            .ok_or_else(|| AdapterError::UnsupportedFormat {
-                format: format.to_string(),
-                reason: "not a format we decode (see DecoderFactory::supported_formats)".into(),
-            })?;
-        let codec = ours
-            .codec()
-            .ok_or_else(|| AdapterError::UnsupportedFormat {
-                format: format.to_string(),
-                reason: "not a codec rtvc has".into(),
-            })?;
-        Ok(Box::new(RtvcDecoder {
-            registry: Arc::clone(&self.registry),
+            .find(|f| f.is_same_codec(format))?;
+        let codec = ours.codec()?;
+        Some((
             codec,
-            decoder: None,
-            implementation: String::new(),
-            waiting_for_keyframe: true,
-        }))
+            Box::new(RtvcDecoder {
+                registry: Arc::clone(&self.registry),
+                codec,
+                decoder: None,
+                implementation: String::new(),
+                waiting_for_keyframe: true,
+            }),
+        ))
+    }
+
+    /// A decoder for `format`: the registered hardware one wrapped to fall back to ours, or ours.
+    pub fn create(&self, format: &VideoFormat) -> Result<Box<dyn WebRtcDecoder>, AdapterError> {
+        let unsupported = || AdapterError::UnsupportedFormat {
+            format: format.to_string(),
+            reason: "not a format we decode (see DecoderFactory::supported_formats)".into(),
+        };
+        let Some(h) = self
+            .hardware
+            .iter()
+            .find(|h| h.format.is_same_codec(format))
+        else {
+            return self.software(format).map(|s| s.1).ok_or_else(unsupported);
+        };
+        let Some((codec, _)) = self.software(format) else {
+            // Nothing of ours to fall back to: the hardware as it is.
+            return (h.make)(format);
+        };
+        match (h.make)(format) {
+            Ok(hw) => {
+                let this = self.clone();
+                let negotiated = format.clone();
+                Ok(Box::new(FallbackDecoder::new(
+                    codec,
+                    hw,
+                    Box::new(move || {
+                        this.software(&negotiated).map(|s| s.1).ok_or_else(|| {
+                            AdapterError::UnsupportedFormat {
+                                format: negotiated.to_string(),
+                                reason: "no software decoder to fall back to".into(),
+                            }
+                        })
+                    }),
+                    self.listener.clone(),
+                )))
+            }
+            Err(e) => {
+                let (_, sw) = self.software(format).ok_or_else(unsupported)?;
+                if let Some(l) = &self.listener {
+                    l(&FallbackEvent {
+                        side: Side::Decoder,
+                        codec,
+                        from: h.format.name.clone(),
+                        to: sw.decoder_info().implementation_name,
+                        reason: FallbackReason::InitFailed(e.to_string()),
+                    });
+                }
+                Ok(sw)
+            }
+        }
     }
 }
 
@@ -126,6 +230,24 @@ pub struct DecoderInfo {
     pub implementation_name: String,
     /// False for ours.
     pub is_hardware_accelerated: bool,
+}
+
+impl DecoderInfo {
+    /// Facts for a decoder we know nothing about.
+    pub(crate) fn unknown() -> Self {
+        Self {
+            implementation_name: "unknown".into(),
+            is_hardware_accelerated: false,
+        }
+    }
+
+    /// Facts for a hardware decoder a host describes.
+    pub fn hardware(implementation_name: &str) -> Self {
+        Self {
+            implementation_name: implementation_name.into(),
+            is_hardware_accelerated: true,
+        }
+    }
 }
 
 /// A decoder with libwebrtc's semantics (see the module docs).

@@ -37,6 +37,7 @@ use rtvc_codec::{
     Rotation, VideoEncoder,
 };
 
+use crate::fallback::{FallbackEncoder, FallbackEvent, FallbackListener, FallbackReason, Side};
 use crate::format::{FormatError, ScalabilityMode, VideoFormat};
 use crate::{AdapterError, encoder_formats};
 
@@ -55,21 +56,89 @@ pub struct CodecSupport {
     pub is_power_efficient: bool,
 }
 
-/// Creates encoders for negotiated formats from a codec registry.
-#[derive(Debug, Clone)]
+/// Creates a hardware encoder for a format (registered with
+/// [`EncoderFactory::register_hardware`]).
+pub type HardwareEncoderMaker =
+    Arc<dyn Fn(&VideoFormat) -> Result<Box<dyn WebRtcEncoder>, AdapterError> + Send + Sync>;
+
+/// A registered hardware encoder.
+#[derive(Clone)]
+struct HardwareEncoder {
+    format: VideoFormat,
+    make: HardwareEncoderMaker,
+}
+
+/// Creates encoders for negotiated formats: registered hardware encoders first (wrapped so that
+/// they fall back to ours, see [`crate::fallback`]), then our software encoders from a codec
+/// registry.
+#[derive(Clone)]
 pub struct EncoderFactory {
     registry: Arc<CodecRegistry>,
+    hardware: Vec<HardwareEncoder>,
+    listener: Option<FallbackListener>,
+}
+
+impl fmt::Debug for EncoderFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hw: Vec<String> = self.hardware.iter().map(|h| h.format.to_string()).collect();
+        f.debug_struct("EncoderFactory")
+            .field("hardware", &hw)
+            .field("software", &self.software_formats().len())
+            .finish()
+    }
 }
 
 impl EncoderFactory {
     /// A factory over `registry` (usually [`CodecRegistry::with_builtin`]).
     pub fn new(registry: Arc<CodecRegistry>) -> Self {
-        Self { registry }
+        Self {
+            registry,
+            hardware: Vec::new(),
+            listener: None,
+        }
     }
 
-    /// The formats we encode, in preference order (see [`crate::encoder_formats`]).
-    pub fn supported_formats(&self) -> Vec<VideoFormat> {
+    /// Registers a hardware encoder for `format` (e.g. VideoToolbox H.264), preferred over
+    /// ours. When our software encodes the same format too, encoders for it fall back to ours
+    /// when the hardware fails.
+    pub fn register_hardware(
+        &mut self,
+        format: VideoFormat,
+        make: impl Fn(&VideoFormat) -> Result<Box<dyn WebRtcEncoder>, AdapterError>
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        self.hardware.push(HardwareEncoder {
+            format,
+            make: Arc::new(make),
+        });
+    }
+
+    /// Who hears about hardware → software switches.
+    pub fn set_fallback_listener(&mut self, listener: FallbackListener) {
+        self.listener = Some(listener);
+    }
+
+    fn software_formats(&self) -> Vec<VideoFormat> {
         encoder_formats(&self.registry)
+    }
+
+    /// The formats we encode, in preference order: registered hardware first, then ours (see
+    /// [`crate::encoder_formats`]); a format offered by both is listed once.
+    pub fn supported_formats(&self) -> Vec<VideoFormat> {
+        let mut out: Vec<VideoFormat> = Vec::new();
+        for f in self
+            .hardware
+            .iter()
+            .map(|h| h.format.clone())
+            .chain(self.software_formats())
+        {
+            if !out.iter().any(|o| o.is_same_codec(&f)) {
+                out.push(f);
+            }
+        }
+        out
     }
 
     /// Whether `format` (and `scalability_mode`, when given) can be encoded.
@@ -78,36 +147,83 @@ impl EncoderFactory {
         format: &VideoFormat,
         scalability_mode: Option<&str>,
     ) -> CodecSupport {
-        let supported = self
-            .supported_formats()
-            .iter()
-            .find(|f| f.is_same_codec(format))
-            .is_some_and(|f| {
-                scalability_mode.is_none_or(|m| {
+        let offers = |f: &VideoFormat| {
+            f.is_same_codec(format)
+                && scalability_mode.is_none_or(|m| {
                     ScalabilityMode::parse(m).is_some_and(|m| f.scalability_modes.contains(&m))
                 })
-            });
+        };
+        let hardware = self.hardware.iter().any(|h| offers(&h.format));
         CodecSupport {
-            is_supported: supported,
-            is_power_efficient: false,
+            is_supported: hardware || self.software_formats().iter().any(offers),
+            is_power_efficient: hardware,
         }
     }
 
     /// An encoder for `format`; [`AdapterError::UnsupportedFormat`] names what is not supported.
+    /// With a hardware encoder registered for it: the hardware, wrapped to fall back to ours
+    /// (a hardware encoder that cannot even be created is replaced at once, and reported).
     pub fn create(&self, format: &VideoFormat) -> Result<Box<dyn WebRtcEncoder>, AdapterError> {
         let ours = self
-            .supported_formats()
+            .software_formats()
             .into_iter()
-            .find(|f| f.is_same_codec(format))
-            .ok_or_else(|| AdapterError::UnsupportedFormat {
+            .find(|f| f.is_same_codec(format));
+        let software = {
+            let registry = Arc::clone(&self.registry);
+            let negotiated = format.clone();
+            let ours = ours.clone();
+            move || -> Result<Box<dyn WebRtcEncoder>, AdapterError> {
+                let ours = ours
+                    .clone()
+                    .ok_or_else(|| AdapterError::UnsupportedFormat {
+                        format: negotiated.to_string(),
+                        reason: "no software encoder to fall back to".into(),
+                    })?;
+                Ok(Box::new(RtvcEncoder::new(
+                    Arc::clone(&registry),
+                    ours,
+                    &negotiated,
+                )?))
+            }
+        };
+        if let Some(h) = self
+            .hardware
+            .iter()
+            .find(|h| h.format.is_same_codec(format))
+        {
+            let codec = format.codec();
+            return match ((h.make)(format), codec, ours.is_some()) {
+                (Ok(hw), Some(codec), true) => Ok(Box::new(FallbackEncoder::new(
+                    codec,
+                    hw,
+                    Box::new(software),
+                    self.listener.clone(),
+                ))),
+                // Nothing of ours to fall back to: the hardware as it is.
+                (Ok(hw), _, _) => Ok(hw),
+                (Err(e), Some(codec), true) => {
+                    let sw = software()?;
+                    if let Some(l) = &self.listener {
+                        l(&FallbackEvent {
+                            side: Side::Encoder,
+                            codec,
+                            from: h.format.name.clone(),
+                            to: sw.encoder_info().implementation_name,
+                            reason: FallbackReason::InitFailed(e.to_string()),
+                        });
+                    }
+                    Ok(sw)
+                }
+                (Err(e), _, _) => Err(e),
+            };
+        }
+        if ours.is_none() {
+            return Err(AdapterError::UnsupportedFormat {
                 format: format.to_string(),
                 reason: unsupported_reason(&self.supported_formats(), format),
-            })?;
-        Ok(Box::new(RtvcEncoder::new(
-            Arc::clone(&self.registry),
-            ours,
-            format,
-        )?))
+            });
+        }
+        software()
     }
 }
 
@@ -321,6 +437,40 @@ pub struct EncoderInfo {
     pub fps_allocation: Vec<u8>,
     /// Frames of delay between input and output (0 for ours).
     pub frame_delay: u32,
+}
+
+impl EncoderInfo {
+    /// Facts for an encoder we know nothing about.
+    pub(crate) fn unknown() -> Self {
+        Self {
+            implementation_name: "unknown".into(),
+            is_hardware_accelerated: false,
+            has_trusted_rate_controller: false,
+            qp_thresholds: QpThresholds { low: 0, high: 0 },
+            resolution_alignment: 1,
+            resolution_bitrate_limits: Vec::new(),
+            fps_allocation: vec![FULL_FRAMERATE],
+            frame_delay: 0,
+        }
+    }
+
+    /// Facts for a hardware encoder a host describes (through the C ABI, or a test).
+    pub fn hardware(
+        implementation_name: &str,
+        qp_thresholds: QpThresholds,
+        alignment: u32,
+    ) -> Self {
+        Self {
+            implementation_name: implementation_name.into(),
+            is_hardware_accelerated: true,
+            has_trusted_rate_controller: false,
+            qp_thresholds,
+            resolution_alignment: alignment.max(1),
+            resolution_bitrate_limits: Vec::new(),
+            fps_allocation: vec![FULL_FRAMERATE],
+            frame_delay: 0,
+        }
+    }
 }
 
 /// What a WebRTC stack needs to know about an encoded frame (libwebrtc `CodecSpecificInfo`).

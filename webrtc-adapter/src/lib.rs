@@ -9,9 +9,10 @@
 //! | [`h264_profile`] | H.264 `profile-level-id`: profile and level |
 //! | [`encoder`] | [`EncoderFactory`] and the encoder with libwebrtc's lifecycle, our rate controller inside |
 //! | [`decoder`] | [`DecoderFactory`] and the decoder: picture, nothing, or "request a keyframe" |
+//! | [`fallback`] | hardware first, our software when the hardware fails, reported |
 //!
-//! Status (issue 9): formats, factories, encoder and decoder with one layer (L1T1). Temporal
-//! layers (L1T2/L1T3), the hardware-first fallback wrapper, the policy and `netsim/` come next.
+//! Status (issue 9): formats, factories, encoder and decoder with one layer (L1T1), hardware
+//! registration with fallback. Temporal layers (L1T2/L1T3), the policy and `netsim/` come next.
 //!
 //! ```
 //! use rtvc_codec::CodecRegistry;
@@ -28,6 +29,7 @@
 
 pub mod decoder;
 pub mod encoder;
+pub mod fallback;
 pub mod format;
 pub mod h264_profile;
 
@@ -39,6 +41,7 @@ pub use encoder::{
     EncodeResult, EncodedImage, EncoderFactory, EncoderSettings, FrameDropReason,
     RateControlParameters, VideoFrameType, WebRtcEncoder,
 };
+pub use fallback::{FallbackEvent, FallbackReason};
 
 /// Everything that can go wrong in the adapter.
 #[derive(Debug, thiserror::Error)]
