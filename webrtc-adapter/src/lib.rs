@@ -10,9 +10,10 @@
 //! | [`encoder`] | [`EncoderFactory`] and the encoder with libwebrtc's lifecycle, our rate controller inside |
 //! | [`decoder`] | [`DecoderFactory`] and the decoder: picture, nothing, or "request a keyframe" |
 //! | [`fallback`] | hardware first, our software when the hardware fails, reported |
+//! | [`policy`] | codec, hardware or software, size and frame rate from the device and the network, with the reason |
 //!
 //! Status (issue 9): formats, factories, encoder and decoder with one layer (L1T1), hardware
-//! registration with fallback. Temporal layers (L1T2/L1T3), the policy and `netsim/` come next.
+//! registration with fallback, the policy. Temporal layers (L1T2/L1T3) and `netsim/` come next.
 //!
 //! ```
 //! use rtvc_codec::CodecRegistry;
@@ -32,6 +33,7 @@ pub mod encoder;
 pub mod fallback;
 pub mod format;
 pub mod h264_profile;
+pub mod policy;
 
 use rtvc_codec::{CodecKind, CodecRegistry, FrameError};
 
