@@ -449,6 +449,16 @@ mod tests {
         Device::new(4, 0.45)
     }
 
+    /// (name, device, network, call, expected (codec, path, height, fps), words in the reason)
+    type Case = (
+        &'static str,
+        Device,
+        Network,
+        Call,
+        (CodecKind, CodecPath, u32, f64),
+        &'static str,
+    );
+
     #[test]
     fn decisions_on_a_table_of_cases() {
         use CodecKind::{Av1, H264};
@@ -463,7 +473,7 @@ mod tests {
             ..Call::one_to_one()
         };
         #[rustfmt::skip]
-        let cases: Vec<(&str, Device, Network, Call, (CodecKind, CodecPath, u32, f64), &str)> = vec![
+        let cases: Vec<Case> = vec![
             ("flagship, good network, 1:1", flagship(), net(2000, 0.0), Call::one_to_one(), (Av1, Software, 720, 30.0), "looks better"),
             ("flagship, hot", hot.clone(), net(2000, 0.0), Call::one_to_one(), (H264, Hardware, 720, 30.0), "saves power"),
             ("flagship, low battery", Device { battery: Battery::Low, ..flagship() }, net(2000, 0.0), Call::one_to_one(), (H264, Hardware, 720, 30.0), "battery low"),
