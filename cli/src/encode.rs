@@ -56,6 +56,22 @@ pub struct EncodeArgs {
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Temporal layers: L1T1 (default), L1T2 or L1T3. AV1 frames then carry their layer in
+    /// every OBU's extension header, so any tool can drop the highest layer.
+    #[arg(long, value_parser = parse_scalability_mode, default_value = "L1T1")]
+    pub scalability_mode: u8,
+}
+
+/// Parses `L1T1` / `L1T2` / `L1T3` into a number of temporal layers.
+pub(crate) fn parse_scalability_mode(s: &str) -> Result<u8, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "L1T1" => Ok(1),
+        "L1T2" => Ok(2),
+        "L1T3" => Ok(3),
+        _ => Err(format!(
+            "unsupported scalability mode {s:?} (L1T1, L1T2 or L1T3)"
+        )),
+    }
 }
 
 pub(crate) fn parse_codec(s: &str) -> Result<CodecKind, String> {
@@ -90,6 +106,10 @@ pub struct EncodeReport {
     pub output: String,
     #[serde(skip_serializing_if = "is_zero")]
     pub input_decode_errors: u64,
+    /// `L1T1`, `L1T2` or `L1T3`.
+    pub scalability_mode: String,
+    /// Frames out per temporal layer (index = temporal id).
+    pub frames_per_layer: Vec<u64>,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -239,6 +259,7 @@ pub fn run(args: &EncodeArgs) -> Result<EncodeReport, CliError> {
     let registry = CodecRegistry::with_builtin();
     let mut cfg = EncoderConfig::new(args.codec, w, h, args.bitrate, fps);
     cfg.threads = args.threads;
+    cfg.temporal_layers = args.scalability_mode;
     let mut encoder = match &args.encoder {
         Some(name) => registry.create_encoder_named(name, &cfg)?,
         None => registry.create_call_encoder(&cfg)?,
@@ -257,6 +278,7 @@ pub fn run(args: &EncodeArgs) -> Result<EncodeReport, CliError> {
     let mut latencies: Vec<Duration> = Vec::new();
     let mut encode_total = Duration::ZERO;
     let (mut frames_in, mut dropped) = (0u64, 0u64);
+    let mut per_layer = vec![0u64; usize::from(args.scalability_mode)];
     let started = Instant::now();
 
     let mut next = Some(first);
@@ -293,6 +315,11 @@ pub fn run(args: &EncodeArgs) -> Result<EncodeReport, CliError> {
         }
         outputs.extend(encoder.take_ready());
         for e in outputs {
+            let layer = usize::from(e.temporal_id);
+            if per_layer.len() <= layer {
+                per_layer.resize(layer + 1, 0);
+            }
+            per_layer[layer] += 1;
             tally.output(e, frames_in, &mut decoder, &mut sink)?;
         }
         bar.inc(1);
@@ -348,6 +375,8 @@ pub fn run(args: &EncodeArgs) -> Result<EncodeReport, CliError> {
         psnr_avg: psnr.psnr_avg().map(|v| round(v, 3)),
         output: args.output.display().to_string(),
         input_decode_errors: source.decode_errors(),
+        scalability_mode: format!("L1T{}", args.scalability_mode),
+        frames_per_layer: per_layer,
     })
 }
 

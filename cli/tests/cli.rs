@@ -550,3 +550,75 @@ fn ivf_output_lines_up_with_its_source_in_plain_ffmpeg() {
         "ffmpeg paired other frames: {theirs:.3} dB vs our {ours:.3} dB"
     );
 }
+
+/// `--scalability-mode L1T3` writes an AV1 stream that any decoder thins by operating point:
+/// dav1d's `--oppoint 1` keeps half the frames, `--oppoint 2` a quarter.
+#[test]
+fn scalability_mode_writes_a_stream_decoders_can_thin() {
+    let test = "scalability_mode_writes_a_stream_decoders_can_thin";
+    let out = tmp("l1t3.ivf");
+    let o = out.to_str().unwrap();
+    let r = json(&rtvc(&[
+        "encode",
+        "--input",
+        "synthetic:320x180",
+        "--output",
+        o,
+        "--codec",
+        "av1",
+        "--bitrate",
+        "300k",
+        "--frames",
+        "60",
+        "--scalability-mode",
+        "L1T3",
+        "--json",
+    ]));
+    assert_eq!(r["scalability_mode"], "L1T3");
+    let per_layer: Vec<u64> = r["frames_per_layer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let total = r["frames_out"].as_u64().unwrap();
+    assert_eq!(per_layer.iter().sum::<u64>(), total);
+    assert_eq!(per_layer.len(), 3);
+    let bad = rtvc(&[
+        "encode",
+        "--input",
+        "synthetic:64x64",
+        "--output",
+        o,
+        "--codec",
+        "av1",
+        "--bitrate",
+        "300k",
+        "--scalability-mode",
+        "L2T2",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("L1T1, L1T2 or L1T3"));
+    if !rtvc_testkit::shared::require_tool(test, "dav1d") {
+        return;
+    }
+    for (oppoint, expected) in [
+        (0, total),
+        (1, per_layer[0] + per_layer[1]),
+        (2, per_layer[0]),
+    ] {
+        let y4m = tmp(&format!("l1t3-op{oppoint}.y4m"));
+        let d = Command::new("dav1d")
+            .args(["-q", "-i", o, "--oppoint", &oppoint.to_string(), "-o"])
+            .arg(&y4m)
+            .output()
+            .unwrap();
+        assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+        let frames = std::fs::read(&y4m)
+            .unwrap()
+            .windows(6)
+            .filter(|w| w == b"FRAME\n")
+            .count() as u64;
+        assert_eq!(frames, expected, "operating point {oppoint}");
+    }
+}

@@ -43,6 +43,29 @@ pub const MAX_BITRATE_BPS: u32 = 100_000_000;
 pub const FRAMERATE_RANGE: (f64, f64) = (1.0, 240.0);
 /// Largest thread count accepted.
 pub const MAX_THREADS: u32 = 64;
+/// Most temporal layers an encoder offers.
+pub const MAX_TEMPORAL_LAYERS: u8 = 3;
+
+/// The temporal layer of the `n`-th frame after a keyframe (which is frame 0), with `layers`
+/// temporal layers: 0 1 0 1 … for two, 0 2 1 2 … for three (each layer doubles the frame
+/// rate of the ones below it).
+pub fn temporal_layer_of(layers: u8, n: u64) -> u8 {
+    match layers {
+        2 => (n % 2) as u8,
+        3 => [0, 2, 1, 2][(n % 4) as usize],
+        _ => 0,
+    }
+}
+
+/// The default share of the bitrate up to each temporal layer (cumulative; libwebrtc's split:
+/// two layers 60 / 40 %, three layers 40 / 20 / 40 %).
+pub fn default_layer_split(layers: u8) -> &'static [f64] {
+    match layers {
+        2 => &[0.6, 1.0],
+        3 => &[0.4, 0.6, 1.0],
+        _ => &[1.0],
+    }
+}
 
 /// What the camera or screen shows; tunes the encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -103,6 +126,11 @@ pub struct EncoderConfig {
     /// NAL must fit in a packet, so pictures are cut into slices of at most this size (openh264
     /// `SM_SIZELIMITED_SLICE`, as libwebrtc does). 300..=65535.
     pub max_nal_bytes: Option<u32>,
+    /// Temporal layers, 1..=3 (L1T1, L1T2, L1T3): frames of the higher layers are never
+    /// referenced by lower ones, so a receiver or a server can drop the highest layer and halve
+    /// the frame rate. The pattern is [`temporal_layer_of`]; libaom also signals each frame's
+    /// layer in its OBU extension headers. rav1e has none.
+    pub temporal_layers: u8,
     /// The encoder's own rate-control buffer (libaom's `rc_buf_*`). The default is libwebrtc's
     /// 600 / 600 / 1000 ms; under [`crate::rate::RateController`] use
     /// [`RateBuffer::UNDER_CONTROLLER`] (see [`crate::rate::configure_encoder`]). Only libaom
@@ -136,6 +164,7 @@ impl EncoderConfig {
             rate_buffer: RateBuffer::default(),
             timing: FrameTiming::default(),
             max_nal_bytes: None,
+            temporal_layers: 1,
         }
     }
 
@@ -172,6 +201,13 @@ impl EncoderConfig {
         }
         self.frame_size_caps.validate()?;
         self.rate_buffer.validate()?;
+        if !(1..=MAX_TEMPORAL_LAYERS).contains(&self.temporal_layers) {
+            return Err(ConfigError::out_of_range(
+                "temporal_layers",
+                self.temporal_layers,
+                format!("1..={MAX_TEMPORAL_LAYERS}"),
+            ));
+        }
         if let Some(n) = self.max_nal_bytes
             && !(300..=65_535).contains(&n)
         {
@@ -446,6 +482,14 @@ pub trait VideoEncoder: Send {
 
     /// Applies new rates (bitrate 0 pauses). Invalid values are a [`ConfigError`].
     fn set_rates(&mut self, rates: Rates) -> Result<(), Error>;
+
+    /// With temporal layers: the share of the bitrate up to each layer, cumulative (the last is
+    /// 1.0), e.g. from the bitrates per layer a WebRTC stack allocates. Returns `false` when the
+    /// encoder divides the bitrate itself (openh264) or has no layers.
+    fn set_temporal_layer_split(&mut self, cumulative: &[f64]) -> Result<bool, Error> {
+        let _ = cumulative;
+        Ok(false)
+    }
 
     /// Caps frame sizes (live), e.g. to what the rate controller's bucket has room for.
     /// Returns `false` when the encoder has no such control (the call is then a no-op).

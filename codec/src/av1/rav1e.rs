@@ -159,6 +159,15 @@ impl Rav1eEncoder {
     /// Creates the encoder.
     pub fn new(config: &EncoderConfig) -> Result<Self, Error> {
         config.validate()?;
+        if config.temporal_layers > 1 {
+            return Err(ConfigError::Unsupported {
+                field: "temporal_layers",
+                value: config.temporal_layers.to_string(),
+                backend: NAME,
+                reason: "rav1e has no temporal layers here",
+            }
+            .into());
+        }
         if config.codec != CodecKind::Av1 {
             return Err(ConfigError::Unsupported {
                 field: "codec",

@@ -75,6 +75,10 @@ pub struct AomEncoder {
     next_nominal_pts: i64,
     /// Reused output buffer: the payload is copied out of it once, at its exact size.
     scratch: Vec<u8>,
+    /// Cumulative bitrate share per temporal layer.
+    layer_split: Vec<f64>,
+    /// Frames produced since the last keyframe (the temporal layer pattern's position).
+    layer_frame: u64,
 }
 
 impl fmt::Debug for AomEncoder {
@@ -119,6 +123,8 @@ impl AomEncoder {
             origin_us: None,
             next_nominal_pts: 0,
             scratch: Vec::new(),
+            layer_split: crate::encoder::default_layer_split(config.temporal_layers).to_vec(),
+            layer_frame: 0,
         };
         enc.init()?;
         Ok(enc)
@@ -204,8 +210,41 @@ impl AomEncoder {
         }
         let caps = self.config.frame_size_caps;
         self.apply_caps(caps)?;
+        self.apply_layers()?;
         self.color = None;
         Ok(())
+    }
+
+    /// With temporal layers: libaom's SVC parameters for the current rate (set after every
+    /// configuration change: libaom derives the layers' rates from `rc_target_bitrate`).
+    fn apply_layers(&mut self) -> Result<(), Error> {
+        let layers = self.config.temporal_layers;
+        if layers <= 1 {
+            return Ok(());
+        }
+        let total = f64::from(self.ctx.config().rc_target_bitrate);
+        let kbps: Vec<c_int> = self
+            .layer_split
+            .iter()
+            .map(|share| ((total * share).round() as c_int).max(1))
+            .collect();
+        // Layer tl runs at 1 / 2^(layers - 1 - tl) of the frame rate.
+        let factors: Vec<c_int> = (0..layers).map(|tl| 1 << (layers - 1 - tl)).collect();
+        self.ctx
+            .set_temporal_layers(&factors, &kbps, (QP_MIN as c_int, QP_MAX as c_int))
+    }
+
+    /// The reference structure of the `n`-th frame after a keyframe: (slots read, slots
+    /// refreshed). Layer 0 reads and refreshes slot 0; the middle layer of three reads slot 0
+    /// and refreshes slot 1; the top layer reads the latest lower-layer frame and refreshes
+    /// nothing, so it can be dropped.
+    fn layer_structure(layers: u8, n: u64) -> (&'static [c_int], &'static [usize]) {
+        match (layers, n % 4) {
+            (2, 0 | 2) | (3, 0) => (&[0], &[0]),
+            (3, 2) => (&[0], &[1]),
+            (3, 3) => (&[1, 0], &[]),
+            _ => (&[0], &[]),
+        }
     }
 
     fn apply_caps(&mut self, caps: FrameSizeCaps) -> Result<(), Error> {
@@ -262,9 +301,9 @@ impl AomEncoder {
             cfg.g_w = width;
             cfg.g_h = height;
             if self.ctx.apply_config().is_ok() {
-                return self
-                    .ctx
-                    .control(aom::AOME_SET_CPUUSED, speed_for(width, height));
+                self.ctx
+                    .control(aom::AOME_SET_CPUUSED, speed_for(width, height))?;
+                return self.apply_layers();
             }
         }
         // Outside the forced maximum, a different thread/tile layout for this size, or libaom
@@ -339,6 +378,24 @@ impl VideoEncoder for AomEncoder {
             }
         };
         let duration = duration as u64;
+        let layers = self.config.temporal_layers;
+        let mut temporal_id = 0;
+        if layers > 1 {
+            if keyframe {
+                self.layer_frame = 0;
+            }
+            let n = self.layer_frame;
+            temporal_id = crate::encoder::temporal_layer_of(layers, n);
+            let (reads, refreshes) = Self::layer_structure(layers, n);
+            self.ctx
+                .set_frame_layer(c_int::from(temporal_id), reads, refreshes)?;
+            // As libwebrtc: frames above the base layer are error resilient, so that whatever
+            // a receiver drops above the base, the rest decodes.
+            self.ctx.control(
+                aom::AV1E_SET_ERROR_RESILIENT_MODE,
+                c_int::from(temporal_id > 0),
+            )?;
+        }
         self.scratch.clear();
         let (output, encode_time) = timed(|| {
             self.ctx
@@ -352,6 +409,13 @@ impl VideoEncoder for AomEncoder {
         let td = leading_temporal_delimiter_len(&self.scratch);
         let data = Bytes::copy_from_slice(&self.scratch[td..]);
         let is_key = output.keyframe;
+        if is_key {
+            temporal_id = 0;
+            self.layer_frame = 0;
+        }
+        if layers > 1 {
+            self.layer_frame += 1;
+        }
         Ok(EncodeOutcome::Encoded(EncodedFrame {
             data,
             keyframe: is_key,
@@ -360,7 +424,7 @@ impl VideoEncoder for AomEncoder {
             height: frame.height(),
             rotation: frame.rotation(),
             qp: self.ctx.last_quantizer(),
-            temporal_id: 0,
+            temporal_id,
             codec: CodecKind::Av1,
             encode_time,
         }))
@@ -380,8 +444,34 @@ impl VideoEncoder for AomEncoder {
         if kbps != self.ctx.config().rc_target_bitrate || was_paused {
             self.ctx.config_mut().rc_target_bitrate = kbps;
             self.ctx.apply_config()?;
+            self.apply_layers()?;
         }
         Ok(())
+    }
+
+    fn set_temporal_layer_split(&mut self, cumulative: &[f64]) -> Result<bool, Error> {
+        let layers = usize::from(self.config.temporal_layers);
+        if layers <= 1 {
+            return Ok(false);
+        }
+        let valid = cumulative.len() == layers
+            && cumulative.iter().all(|s| s.is_finite() && *s > 0.0)
+            && cumulative.windows(2).all(|w| w[0] <= w[1]);
+        if !valid {
+            return Err(ConfigError::out_of_range(
+                "temporal_layer_split",
+                format!("{cumulative:?}"),
+                format!("{layers} increasing positive shares"),
+            )
+            .into());
+        }
+        let top = cumulative[layers - 1];
+        let split: Vec<f64> = cumulative.iter().map(|s| s / top).collect();
+        if split != self.layer_split {
+            self.layer_split = split;
+            self.apply_layers()?;
+        }
+        Ok(true)
     }
 
     fn set_frame_size_caps(&mut self, caps: FrameSizeCaps) -> Result<bool, Error> {

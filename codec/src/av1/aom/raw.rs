@@ -142,6 +142,96 @@ impl Context {
         Ok(())
     }
 
+    /// `AV1E_SET_SVC_PARAMS`: one spatial layer, `framerate_factors.len()` temporal layers
+    /// with these cumulative target bitrates (kbps) and quantizer range.
+    pub fn set_temporal_layers(
+        &mut self,
+        framerate_factors: &[c_int],
+        cumulative_kbps: &[c_int],
+        quantizers: (c_int, c_int),
+    ) -> Result<(), Error> {
+        self.require_live("AV1E_SET_SVC_PARAMS")?;
+        // SAFETY: all-zero is a valid aom_svc_params_t (every field is a number).
+        let mut p: aom::aom_svc_params_t = unsafe { MaybeUninit::zeroed().assume_init() };
+        let layers = framerate_factors.len().min(cumulative_kbps.len()).min(8);
+        p.number_spatial_layers = 1;
+        p.number_temporal_layers = layers as c_int;
+        p.scaling_factor_num[0] = 1;
+        p.scaling_factor_den[0] = 1;
+        for tl in 0..layers {
+            p.min_quantizers[tl] = quantizers.0;
+            p.max_quantizers[tl] = quantizers.1;
+            p.layer_target_bitrate[tl] = cumulative_kbps[tl];
+            p.framerate_factor[tl] = framerate_factors[tl];
+        }
+        // SAFETY: live context; AV1E_SET_SVC_PARAMS takes a pointer to aom_svc_params_t, which
+        // libaom copies during the call.
+        let r = unsafe {
+            aom::aom_codec_control(
+                &mut *self.ctx,
+                aom::AV1E_SET_SVC_PARAMS as c_int,
+                &mut p as *mut aom::aom_svc_params_t,
+            )
+        };
+        if r != aom::AOM_CODEC_OK {
+            return Err(self.fail("AV1E_SET_SVC_PARAMS", r));
+        }
+        Ok(())
+    }
+
+    /// The next frame's temporal layer and reference structure: it reads the buffer slots in
+    /// `reads` (as LAST, LAST2, … in order) and refreshes the slots in `refreshes`.
+    pub fn set_frame_layer(
+        &mut self,
+        temporal_layer_id: c_int,
+        reads: &[c_int],
+        refreshes: &[usize],
+    ) -> Result<(), Error> {
+        self.require_live("AV1E_SET_SVC_LAYER_ID")?;
+        let mut id = aom::aom_svc_layer_id_t {
+            spatial_layer_id: 0,
+            temporal_layer_id,
+        };
+        // SAFETY: live context; the control takes a pointer to aom_svc_layer_id_t, copied.
+        let r = unsafe {
+            aom::aom_codec_control(
+                &mut *self.ctx,
+                aom::AV1E_SET_SVC_LAYER_ID as c_int,
+                &mut id as *mut aom::aom_svc_layer_id_t,
+            )
+        };
+        if r != aom::AOM_CODEC_OK {
+            return Err(self.fail("AV1E_SET_SVC_LAYER_ID", r));
+        }
+        // Every reference type points at some slot (libaom requires valid indices); only the
+        // ones in `reads` are used.
+        let mut refs = aom::aom_svc_ref_frame_config_t {
+            reference: [0; 7],
+            ref_idx: [0, 1, 2, 3, 4, 5, 6],
+            refresh: [0; 8],
+        };
+        for (i, &slot) in reads.iter().enumerate().take(7) {
+            refs.reference[i] = 1;
+            refs.ref_idx[i] = slot;
+        }
+        for &slot in refreshes.iter().filter(|&&s| s < 8) {
+            refs.refresh[slot] = 1;
+        }
+        // SAFETY: live context; the control takes a pointer to aom_svc_ref_frame_config_t,
+        // copied during the call.
+        let r = unsafe {
+            aom::aom_codec_control(
+                &mut *self.ctx,
+                aom::AV1E_SET_SVC_REF_FRAME_CONFIG as c_int,
+                &mut refs as *mut aom::aom_svc_ref_frame_config_t,
+            )
+        };
+        if r != aom::AOM_CODEC_OK {
+            return Err(self.fail("AV1E_SET_SVC_REF_FRAME_CONFIG", r));
+        }
+        Ok(())
+    }
+
     /// The qindex (0..=255) of the last encoded frame, if libaom reports one.
     pub fn last_quantizer(&mut self) -> Option<u32> {
         if !self.live {

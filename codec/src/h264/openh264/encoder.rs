@@ -145,7 +145,9 @@ impl OpenH264Encoder {
         p.bEnableSceneChangeDetect = false;
         p.bEnableLongTermReference = false;
         p.iLoopFilterDisableIdc = 0;
-        p.iTemporalLayerNum = 1;
+        // openh264 lays temporal layers out as 0 1 0 1 … / 0 2 1 2 … and divides the rate
+        // between them itself.
+        p.iTemporalLayerNum = c_int::from(self.config.temporal_layers);
         p.iSpatialLayerNum = 1;
         let l = &mut p.sSpatialLayers[0];
         l.iVideoWidth = w as c_int;
@@ -228,9 +230,10 @@ impl VideoEncoder for OpenH264Encoder {
         }
         self.scratch.clear();
         let timestamp_ms = frame.timestamp_us().div_euclid(1000);
-        let (frame_type, encode_time) =
+        let (result, encode_time) =
             timed(|| self.enc.encode(frame, timestamp_ms, &mut self.scratch));
-        match frame_type? {
+        let (frame_type, temporal_id) = result?;
+        match frame_type {
             sys::videoFrameTypeSkip => return Ok(EncodeOutcome::Dropped(DropReason::RateControl)),
             sys::videoFrameTypeInvalid => {
                 return Err(Error::Encoder {
@@ -249,7 +252,7 @@ impl VideoEncoder for OpenH264Encoder {
             height: frame.height(),
             rotation: frame.rotation(),
             qp,
-            temporal_id: 0,
+            temporal_id,
             codec: CodecKind::H264,
             encode_time,
         }))

@@ -191,13 +191,13 @@ impl Encoder {
 
     /// Encodes `frame` (I420, its own strides) and appends every NAL unit that comes out,
     /// Annex B, to `out`. Returns openh264's frame type (`videoFrameTypeSkip` when its rate
-    /// control skipped the frame).
+    /// control skipped the frame) and the frame's temporal layer.
     pub fn encode(
         &mut self,
         frame: &Frame,
         timestamp_ms: i64,
         out: &mut Vec<u8>,
-    ) -> Result<sys::EVideoFrameType, Error> {
+    ) -> Result<(sys::EVideoFrameType, u8), Error> {
         let pic = sys::SSourcePicture {
             iColorFormat: sys::videoFormatI420 as c_int,
             iStride: [
@@ -228,10 +228,15 @@ impl Encoder {
         }
         let info = &*self.bs;
         let layers = (info.iLayerNum.max(0) as usize).min(info.sLayerInfo.len());
+        let mut temporal_id = None;
         for layer in &info.sLayerInfo[..layers] {
             let nals = layer.iNalCount.max(0) as usize;
             if nals == 0 || layer.pBsBuf.is_null() || layer.pNalLengthInByte.is_null() {
                 continue;
+            }
+            // The video layer's temporal id (parameter-set layers report 0 too).
+            if layer.uiLayerType == sys::VIDEO_CODING_LAYER as u8 {
+                temporal_id.get_or_insert(layer.uiTemporalId);
             }
             // SAFETY: openh264 reports `iNalCount` lengths in `pNalLengthInByte`, and the NALs
             // are stored back to back in `pBsBuf`; both stay valid until the next EncodeFrame.
@@ -242,7 +247,7 @@ impl Encoder {
             };
             out.extend_from_slice(bytes);
         }
-        Ok(info.eFrameType)
+        Ok((info.eFrameType, temporal_id.unwrap_or(0)))
     }
 }
 
