@@ -668,6 +668,7 @@ impl RtvcEncoder {
         );
         cfg.cores = Some(s.number_of_cores);
         cfg.content = s.content;
+        cfg.temporal_layers = s.scalability_mode.temporal_layers();
         cfg.max_size = Some((s.width, s.height));
         if s.frame_dropping {
             rate::configure_encoder(&mut cfg);
@@ -709,6 +710,15 @@ fn bitrate_limits(codec: CodecKind, width: u32, height: u32) -> Vec<ResolutionBi
         larger_min = Some(r.min_bps.max(30_000));
     }
     out
+}
+
+/// libwebrtc's `fps_allocation` for one spatial layer: the share of the frame rate up to each
+/// temporal layer, in 1/255 (each layer doubles the rate of the ones below it).
+fn fps_allocation(mode: ScalabilityMode) -> Vec<u8> {
+    let layers = u32::from(mode.temporal_layers());
+    (0..layers)
+        .map(|tl| (u32::from(FULL_FRAMERATE) >> (layers - 1 - tl)) as u8)
+        .collect()
 }
 
 fn format_error(e: FormatError) -> AdapterError {
@@ -759,7 +769,11 @@ impl WebRtcEncoder for RtvcEncoder {
             }),
             resolution_alignment: core.as_ref().map_or(1, |c| c.resolution_alignment),
             resolution_bitrate_limits: bitrate_limits(self.codec, width, height),
-            fps_allocation: vec![FULL_FRAMERATE],
+            fps_allocation: fps_allocation(
+                self.running
+                    .as_ref()
+                    .map_or(ScalabilityMode::L1T1, |r| r.settings.scalability_mode),
+            ),
             frame_delay: 0,
         }
     }
@@ -927,6 +941,24 @@ impl WebRtcEncoder for RtvcEncoder {
             bitrate_bps: bps,
             framerate: r.framerate,
         };
+        // Bitrates per temporal layer become the codec's split of whatever total it is given
+        // (the rate controller may ask for less than the target).
+        let layers = usize::from(r.settings.scalability_mode.temporal_layers());
+        if layers > 1 && parameters.layer_bitrates_bps.len() == layers && bps > 0 {
+            let total = f64::from(parameters.total_bps().max(1));
+            let mut sum = 0u64;
+            let cumulative: Vec<f64> = parameters
+                .layer_bitrates_bps
+                .iter()
+                .map(|&b| {
+                    sum += u64::from(b);
+                    sum as f64 / total
+                })
+                .collect();
+            if cumulative.iter().all(|&c| c > 0.0) {
+                r.encoder.set_temporal_layer_split(&cumulative)?;
+            }
+        }
         let now = r.last_us.map_or(Duration::ZERO, |t| r.now(t));
         match r.controller.as_mut() {
             Some(c) => c.set_target(now, rates),

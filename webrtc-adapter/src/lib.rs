@@ -12,8 +12,8 @@
 //! | [`fallback`] | hardware first, our software when the hardware fails, reported |
 //! | [`policy`] | codec, hardware or software, size and frame rate from the device and the network, with the reason |
 //!
-//! Status (issue 9): formats, factories, encoder and decoder with one layer (L1T1), hardware
-//! registration with fallback, the policy. Temporal layers (L1T2/L1T3) and `netsim/` come next.
+//! Status (issue 9): formats, factories, encoder (L1T1, L1T2, L1T3) and decoder, hardware
+//! registration with fallback, the policy. `netsim/` comes next.
 //!
 //! ```
 //! use rtvc_codec::CodecRegistry;
@@ -21,7 +21,8 @@
 //!
 //! let registry = CodecRegistry::with_builtin();
 //! let ours = rtvc_webrtc::encoder_formats(&registry);
-//! assert_eq!(ours[0], VideoFormat::av1().with_scalability_modes(&[rtvc_webrtc::format::ScalabilityMode::L1T1]));
+//! assert!(ours[0].is_same_codec(&VideoFormat::av1()));
+//! assert_eq!(ours[0].scalability_modes.len(), 3); // L1T1, L1T2, L1T3
 //! let offer = VideoFormat::parse("H264", "profile-level-id=42e01f;packetization-mode=1").unwrap();
 //! assert!(ours.iter().any(|f| f.is_same_codec(&offer)));
 //! ```
@@ -103,7 +104,11 @@ pub fn encoder_formats(registry: &CodecRegistry) -> Vec<VideoFormat> {
             .iter()
             .any(|e| e.info.frame_delay == 0)
     };
-    let modes = [ScalabilityMode::L1T1];
+    let modes = [
+        ScalabilityMode::L1T1,
+        ScalabilityMode::L1T2,
+        ScalabilityMode::L1T3,
+    ];
     let mut out = Vec::new();
     if has_encoder(CodecKind::Av1) {
         out.push(VideoFormat::av1().with_scalability_modes(&modes));

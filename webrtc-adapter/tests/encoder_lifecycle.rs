@@ -65,12 +65,6 @@ fn info_is_valid_before_init_and_encode_needs_init() {
         let mut bad = settings(320, 180, 300_000);
         bad.min_bitrate_bps = 400_000;
         assert!(matches!(e.init(&bad), Err(AdapterError::Settings { .. })));
-        let mut l1t3 = settings(320, 180, 300_000);
-        l1t3.scalability_mode = rtvc_webrtc::format::ScalabilityMode::L1T3;
-        assert!(matches!(
-            e.init(&l1t3),
-            Err(AdapterError::UnsupportedFormat { .. })
-        ));
     }
 }
 
