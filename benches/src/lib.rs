@@ -13,6 +13,51 @@ use rtvc_codec::{
 };
 use serde::Serialize;
 
+/// The arguments the measuring binaries share: `[CLIP] [--reps N] [--json]`. The clip defaults
+/// to the shared talking-head clip; when it is missing the process exits with status 2 and says
+/// why.
+#[derive(Debug, Clone)]
+pub struct BenchArgs {
+    /// The clip (H.264 Annex B).
+    pub clip: std::path::PathBuf,
+    /// Repetitions (the median is reported).
+    pub reps: usize,
+    /// JSON lines as well.
+    pub json: bool,
+}
+
+impl BenchArgs {
+    /// From the command line.
+    pub fn from_env() -> Self {
+        let mut args = std::env::args().skip(1);
+        let (mut clip, mut reps, mut json) = (None, 3, false);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--reps" => reps = args.next().and_then(|v| v.parse().ok()).unwrap_or(3),
+                "--json" => json = true,
+                other => clip = Some(std::path::PathBuf::from(other)),
+            }
+        }
+        let clip = clip.unwrap_or_else(|| {
+            rtvc_testkit::shared::shared_dir()
+                .unwrap_or_default()
+                .join("clips/talking_head_1280x720_30fps.264")
+        });
+        if !clip.exists() {
+            eprintln!(
+                "{} not found (set RTVC_SHARED or pass a clip)",
+                clip.display()
+            );
+            std::process::exit(2);
+        }
+        Self {
+            clip,
+            reps: reps.max(1),
+            json,
+        }
+    }
+}
+
 /// Decodes an H.264 Annex B clip with our decoder and scales it to `size` (if given).
 pub fn load_clip(
     path: &Path,

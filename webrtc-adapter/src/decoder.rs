@@ -81,18 +81,10 @@ impl DecoderFactory {
     /// The formats we decode, in preference order: registered hardware first, then ours (see
     /// [`crate::decoder_formats`]); a format offered by both is listed once.
     pub fn supported_formats(&self) -> Vec<VideoFormat> {
-        let mut out: Vec<VideoFormat> = Vec::new();
-        for f in self
-            .hardware
-            .iter()
-            .map(|h| h.format.clone())
-            .chain(decoder_formats(&self.registry))
-        {
-            if !out.iter().any(|o| o.is_same_codec(&f)) {
-                out.push(f);
-            }
-        }
-        out
+        crate::preferred_first(
+            self.hardware.iter().map(|h| h.format.clone()),
+            decoder_formats(&self.registry),
+        )
     }
 
     /// Our software decoder for `format`, if we have one.

@@ -127,18 +127,10 @@ impl EncoderFactory {
     /// The formats we encode, in preference order: registered hardware first, then ours (see
     /// [`crate::encoder_formats`]); a format offered by both is listed once.
     pub fn supported_formats(&self) -> Vec<VideoFormat> {
-        let mut out: Vec<VideoFormat> = Vec::new();
-        for f in self
-            .hardware
-            .iter()
-            .map(|h| h.format.clone())
-            .chain(self.software_formats())
-        {
-            if !out.iter().any(|o| o.is_same_codec(&f)) {
-                out.push(f);
-            }
-        }
-        out
+        crate::preferred_first(
+            self.hardware.iter().map(|h| h.format.clone()),
+            self.software_formats(),
+        )
     }
 
     /// Whether `format` (and `scalability_mode`, when given) can be encoded.

@@ -123,6 +123,20 @@ pub fn encoder_formats(registry: &CodecRegistry) -> Vec<VideoFormat> {
     out
 }
 
+/// `preferred` formats first, then `rest`, each codec configuration once.
+pub(crate) fn preferred_first(
+    preferred: impl IntoIterator<Item = VideoFormat>,
+    rest: impl IntoIterator<Item = VideoFormat>,
+) -> Vec<VideoFormat> {
+    let mut out: Vec<VideoFormat> = Vec::new();
+    for f in preferred.into_iter().chain(rest) {
+        if !out.iter().any(|o| o.is_same_codec(&f)) {
+            out.push(f);
+        }
+    }
+    out
+}
+
 /// The formats this registry's decoders accept, in preference order (see
 /// [`H264_DECODE_PROFILES`]).
 pub fn decoder_formats(registry: &CodecRegistry) -> Vec<VideoFormat> {

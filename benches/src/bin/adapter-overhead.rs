@@ -9,11 +9,10 @@
 //! cargo run --release -p rtvc-benches --bin adapter-overhead [-- CLIP] [--reps N]
 //! ```
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtvc_benches::load_clip;
+use rtvc_benches::{BenchArgs, load_clip};
 use rtvc_codec::{CodecKind, CodecRegistry, EncodeOutcome, EncoderConfig, Frame};
 use rtvc_webrtc::format::VideoFormat;
 use rtvc_webrtc::{EncodeResult, EncoderFactory, EncoderSettings, VideoFrameType};
@@ -81,27 +80,7 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut clip: Option<PathBuf> = None;
-    let mut reps = 3;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--reps" => reps = args.next().and_then(|v| v.parse().ok()).unwrap_or(3),
-            other => clip = Some(PathBuf::from(other)),
-        }
-    }
-    let clip = clip.unwrap_or_else(|| {
-        rtvc_testkit::shared::shared_dir()
-            .unwrap_or_default()
-            .join("clips/talking_head_1280x720_30fps.264")
-    });
-    if !clip.exists() {
-        eprintln!(
-            "{} not found (set RTVC_SHARED or pass a clip)",
-            clip.display()
-        );
-        std::process::exit(2);
-    }
+    let BenchArgs { clip, reps, .. } = BenchArgs::from_env();
     println!(
         "| codec | size | bare codec core fps | adapter fps | overhead | adapter + rate controller fps (frames encoded) |"
     );

@@ -16,11 +16,10 @@
 
 use std::mem::MaybeUninit;
 use std::os::raw::c_int;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use libaom_sys as aom;
-use rtvc_benches::{Measure, Run, load_clip, run_registry_encoder};
+use rtvc_benches::{BenchArgs, Measure, Run, load_clip, run_registry_encoder};
 use rtvc_codec::{CodecKind, Frame};
 
 /// Encodes `frames` with plain libaom realtime settings, straight through the C API.
@@ -129,29 +128,7 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut clip: Option<PathBuf> = None;
-    let mut reps = 3;
-    let mut json = false;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--reps" => reps = args.next().and_then(|v| v.parse().ok()).unwrap_or(3),
-            "--json" => json = true,
-            other => clip = Some(PathBuf::from(other)),
-        }
-    }
-    let clip = clip.unwrap_or_else(|| {
-        rtvc_testkit::shared::shared_dir()
-            .unwrap_or_default()
-            .join("clips/talking_head_1280x720_30fps.264")
-    });
-    if !clip.exists() {
-        eprintln!(
-            "skipped: {} not found (set RTVC_SHARED or pass a clip)",
-            clip.display()
-        );
-        std::process::exit(2);
-    }
+    let BenchArgs { clip, reps, json } = BenchArgs::from_env();
     for (size, kbps) in [((1280, 720), 1200u32), ((640, 360), 400u32)] {
         let frames = load_clip(&clip, Some(size), 10_000).expect("clip");
         let mut runs: Vec<Run> = Vec::new();
