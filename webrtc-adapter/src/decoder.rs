@@ -15,7 +15,7 @@ use rtvc_codec::{
     CodecKind, CodecRegistry, DecoderConfig, Frame, Packet, RecoveryAction, Rotation, VideoDecoder,
 };
 
-use crate::fallback::{FallbackDecoder, FallbackEvent, FallbackListener, FallbackReason, Side};
+use crate::fallback::{FallbackDecoder, FallbackListener, FallbackReason, Side};
 use crate::format::VideoFormat;
 use crate::{AdapterError, decoder_formats};
 
@@ -142,15 +142,14 @@ impl DecoderFactory {
             }
             Err(e) => {
                 let (_, sw) = self.software(format).ok_or_else(unsupported)?;
-                if let Some(l) = &self.listener {
-                    l(&FallbackEvent {
-                        side: Side::Decoder,
-                        codec,
-                        from: h.format.name.clone(),
-                        to: sw.decoder_info().implementation_name,
-                        reason: FallbackReason::InitFailed(e.to_string()),
-                    });
-                }
+                crate::fallback::report(
+                    self.listener.as_ref(),
+                    Side::Decoder,
+                    codec,
+                    h.format.name.clone(),
+                    sw.decoder_info().implementation_name,
+                    FallbackReason::InitFailed(e.to_string()),
+                );
                 Ok(sw)
             }
         }

@@ -37,7 +37,7 @@ use rtvc_codec::{
     Rotation, VideoEncoder,
 };
 
-use crate::fallback::{FallbackEncoder, FallbackEvent, FallbackListener, FallbackReason, Side};
+use crate::fallback::{FallbackEncoder, FallbackListener, FallbackReason, Side};
 use crate::format::{FormatError, ScalabilityMode, VideoFormat};
 use crate::{AdapterError, encoder_formats};
 
@@ -195,15 +195,14 @@ impl EncoderFactory {
                 (Ok(hw), _, _) => Ok(hw),
                 (Err(e), Some(codec), true) => {
                     let sw = software()?;
-                    if let Some(l) = &self.listener {
-                        l(&FallbackEvent {
-                            side: Side::Encoder,
-                            codec,
-                            from: h.format.name.clone(),
-                            to: sw.encoder_info().implementation_name,
-                            reason: FallbackReason::InitFailed(e.to_string()),
-                        });
-                    }
+                    crate::fallback::report(
+                        self.listener.as_ref(),
+                        Side::Encoder,
+                        codec,
+                        h.format.name.clone(),
+                        sw.encoder_info().implementation_name,
+                        FallbackReason::InitFailed(e.to_string()),
+                    );
                     Ok(sw)
                 }
                 (Err(e), _, _) => Err(e),

@@ -104,6 +104,26 @@ impl fmt::Display for FallbackEvent {
 /// Receives [`FallbackEvent`]s (from any thread).
 pub type FallbackListener = Arc<dyn Fn(&FallbackEvent) + Send + Sync>;
 
+/// Tells `listener` (if any) that `side` of a `codec` stream switched from `from` to `to`.
+pub(crate) fn report(
+    listener: Option<&FallbackListener>,
+    side: Side,
+    codec: CodecKind,
+    from: String,
+    to: String,
+    reason: FallbackReason,
+) {
+    if let Some(l) = listener {
+        l(&FallbackEvent {
+            side,
+            codec,
+            from,
+            to,
+            reason,
+        });
+    }
+}
+
 /// Makes the software encoder to fall back to.
 pub(crate) type SoftwareEncoderMaker =
     Box<dyn Fn() -> Result<Box<dyn WebRtcEncoder>, AdapterError> + Send>;
@@ -185,18 +205,17 @@ impl FallbackEncoder {
                 software.set_rates(r)?;
             }
         }
-        let event = FallbackEvent {
-            side: Side::Encoder,
-            codec: self.codec,
-            from,
-            to: software.encoder_info().implementation_name,
-            reason,
-        };
+        let to = software.encoder_info().implementation_name;
         self.software = Some(software);
         self.silent = 0;
-        if let Some(l) = &self.listener {
-            l(&event);
-        }
+        report(
+            self.listener.as_ref(),
+            Side::Encoder,
+            self.codec,
+            from,
+            to,
+            reason,
+        );
         Ok(())
     }
 }
@@ -367,17 +386,16 @@ impl FallbackDecoder {
         if let Some(s) = &self.settings {
             software.configure(s)?;
         }
-        let event = FallbackEvent {
-            side: Side::Decoder,
-            codec: self.codec,
-            from,
-            to: software.decoder_info().implementation_name,
-            reason,
-        };
+        let to = software.decoder_info().implementation_name;
         self.software = Some(software);
-        if let Some(l) = &self.listener {
-            l(&event);
-        }
+        report(
+            self.listener.as_ref(),
+            Side::Decoder,
+            self.codec,
+            from,
+            to,
+            reason,
+        );
         Ok(())
     }
 }
