@@ -11,5 +11,6 @@
 #![deny(missing_docs)]
 
 pub mod conformance;
-pub mod rng;
+/// The seeded random source lives in `rtvc-netsim` (its traces use it); re-exported here for tests.
+pub use rtvc_netsim::rng;
 pub mod shared;

@@ -1,17 +1,14 @@
 //! `rtvc rc`: rate control evaluated on bandwidth traces.
 //!
 //! A clip (looped) is encoded in real time order against a simulated bottleneck: a FIFO drained at
-//! the trace's capacity ([`link`]). A bandwidth-estimator model ([`bwe`]) turns the capacity into
-//! targets that lag and undershoot it. Our [`rtvc_codec::rate::RateController`] turns targets
+//! the trace's capacity ([`rtvc_netsim::Link`], packets of at most 1500 bytes). A
+//! bandwidth-estimator model ([`rtvc_netsim::bwe`]) turns the capacity into targets that lag and
+//! undershoot it; transport feedback ([`rtvc_netsim::feedback`]) gives the controller RTTs. Our [`rtvc_codec::rate::RateController`] turns targets
 //! into per-frame decisions; with `--baseline` the same run is repeated with only the encoder's
 //! own rate control fed the target (no dropper, no adjuster, no ladder), and both are reported
 //! side by side. Simulated time: runs go as fast as the encoder.
 
-pub mod bwe;
-pub mod link;
-pub mod metrics;
 pub mod plot;
-pub mod trace;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,10 +26,11 @@ use serde::Serialize;
 use crate::CliError;
 use crate::encode::parse_codec;
 use crate::source::FrameSource;
-use bwe::Bwe;
-use link::Link;
-use metrics::{FrameRecord, Metrics, RunLog, Sample};
-use trace::Trace;
+use rtvc_netsim::bottleneck::{packet_sizes, wire_bytes};
+use rtvc_netsim::bwe::Bwe;
+use rtvc_netsim::feedback::Feedback;
+use rtvc_netsim::metrics::{FrameRecord, Metrics, RunLog, Sample};
+use rtvc_netsim::{Link, LinkConfig, Trace, TraceError};
 
 /// Path round-trip time without queueing, ms.
 const BASE_RTT_MS: f64 = 40.0;
@@ -120,6 +118,20 @@ impl LoopingClip {
     }
 }
 
+/// What each packet on the link carries: its frame, and whether it is the frame's last.
+#[derive(Debug, Clone, Copy)]
+struct Tag {
+    frame: u64,
+    last: bool,
+}
+
+fn trace_error(e: TraceError) -> CliError {
+    match e {
+        TraceError::Io { path, source } => CliError::io(&path, source),
+        other => CliError::Usage(other.to_string()),
+    }
+}
+
 struct Sim<'a> {
     args: &'a RcArgs,
     ours: bool,
@@ -128,9 +140,12 @@ struct Sim<'a> {
 impl Sim<'_> {
     fn run(&self) -> Result<(RunLog, String, Trace), CliError> {
         let args = self.args;
-        let trace = Trace::load(&args.trace, args.trace_scale, args.seed)?;
-        let mut link = Link::new(trace.clone());
-        let mut bwe = Bwe::new(&link);
+        let trace = Trace::load(&args.trace, args.trace_scale, args.seed).map_err(trace_error)?;
+        // The bottleneck alone: the path's base RTT is in the feedback model.
+        let mut link: Link<Tag> = Link::new(LinkConfig::new(trace.clone()))
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let mut arrivals = Vec::new();
+        let mut bwe = Bwe::new(link.bottleneck());
         let mut clip = LoopingClip::open(&args.input, args.fps)?;
         let fps = clip.fps;
         let first = clip.next()?;
@@ -194,66 +209,36 @@ impl Sim<'_> {
         let mut next_frame = Some(first);
         let mut n: u64 = 0;
         let mut next_sample_ms = 0.0;
-        let mut next_feedback_ms = 0.0;
         let mut encoder_bps = initial.bitrate_bps;
-        // (departure ms, queueing delay ms) of delivered frames, for the RTT model.
-        let mut deliveries: std::collections::VecDeque<(f64, f64)> = Default::default();
-        // Frames not yet acknowledged: (frame, send ms, departure ms once it left), in send order.
-        let mut unacked: std::collections::VecDeque<(u64, f64, Option<f64>)> = Default::default();
+        let mut feedback = Feedback::new(BASE_RTT_MS, FEEDBACK_DELAY_MS, FEEDBACK_INTERVAL_MS);
         loop {
             let t_ms = n as f64 * 1000.0 / fps;
             if t_ms >= duration_ms {
                 break;
             }
-            for d in link.advance(t_ms) {
-                if let Some(f) = log.frames.get_mut(d.frame as usize) {
-                    f.delay_ms = Some(d.departed_ms - d.enqueued_ms);
-                    f.arrival_ms = Some(d.departed_ms);
+            link.advance(t_ms, &mut arrivals);
+            for a in arrivals.drain(..).filter(|a| a.packet.last) {
+                let (frame, delay) = (a.packet.frame, a.arrived_ms - a.sent_ms);
+                if let Some(f) = log.frames.get_mut(frame as usize) {
+                    f.delay_ms = Some(delay);
+                    f.arrival_ms = Some(a.arrived_ms);
                 }
-                deliveries.push_back((d.departed_ms, d.departed_ms - d.enqueued_ms));
+                feedback.on_delivered(frame, a.arrived_ms, delay);
                 // A picture later than the playout deadline is useless: the receiver keeps
                 // showing the previous one.
-                if let Some(pic) = in_flight.remove(&d.frame)
-                    && d.departed_ms - d.enqueued_ms <= PLAYOUT_DEADLINE_MS
+                if let Some(pic) = in_flight.remove(&frame)
+                    && delay <= PLAYOUT_DEADLINE_MS
                 {
                     on_screen = Some(pic);
                 }
-                if let Some(u) = unacked.iter_mut().find(|u| u.0 == d.frame) {
-                    u.2 = Some(d.departed_ms);
-                }
             }
-            // Transport feedback every 50 ms, reported 20 ms after the fact. The sender knows
-            // the queueing delay of the latest acknowledged frame, and that a frame sent at `s`
-            // and not reported delivered by `known = now - 20 ms` means the round trip is at
-            // least the base RTT + `known - s`.
-            while next_feedback_ms <= t_ms {
-                let known = next_feedback_ms - FEEDBACK_DELAY_MS;
-                while deliveries.len() > 1 && deliveries[1].0 <= known {
-                    deliveries.pop_front();
-                }
-                let measured = deliveries
-                    .front()
-                    .filter(|&&(dep, _)| dep <= known)
-                    .map(|&(_, delay)| BASE_RTT_MS + delay);
-                while unacked
-                    .front()
-                    .is_some_and(|u| u.2.is_some_and(|d| d <= known))
-                {
-                    unacked.pop_front();
-                }
-                // Not delivered by `known`: it has queued at least `known - s` so far.
-                let bound = unacked
-                    .front()
-                    .map(|u| BASE_RTT_MS + (known - u.1).max(0.0));
-                if let Some(rtt) = measured.into_iter().chain(bound).reduce(f64::max) {
-                    ctrl.on_rtt(
-                        Duration::from_secs_f64(next_feedback_ms / 1000.0),
-                        Duration::from_secs_f64(rtt.max(BASE_RTT_MS) / 1000.0),
-                    );
-                }
-                next_feedback_ms += FEEDBACK_INTERVAL_MS;
-            }
-            if bwe.update(t_ms as u64, &link) {
+            feedback.poll(t_ms, |s| {
+                ctrl.on_rtt(
+                    Duration::from_secs_f64(s.at_ms / 1000.0),
+                    Duration::from_secs_f64(s.rtt_ms / 1000.0),
+                );
+            });
+            if bwe.update(t_ms as u64, link.bottleneck()) {
                 let target = Rates {
                     bitrate_bps: bwe.target_bps().round() as u32,
                     framerate: fps,
@@ -340,9 +325,14 @@ impl Sim<'_> {
             pending.push_back((n, src.clone(), in_encoder));
             for e in outputs {
                 let idx = index_of_ts.remove(&e.timestamp_us).unwrap_or(n);
-                let wire = Link::wire_bytes(e.data.len());
-                link.send(idx, e.data.len(), t_ms);
-                unacked.push_back((idx, t_ms, None));
+                let wire = wire_bytes(e.data.len());
+                let mut sizes = packet_sizes(e.data.len()).peekable();
+                while let Some(size) = sizes.next() {
+                    let last = sizes.peek().is_none();
+                    // Unbounded queue, no outage: the link takes everything.
+                    let _ = link.send(t_ms, size, Tag { frame: idx, last });
+                }
+                feedback.on_sent(idx, t_ms);
                 // The controller accounts what goes on the wire, packet overhead included.
                 ctrl.on_encoded(now, wire, e.keyframe);
                 if let Some(r) = log.frames.get_mut(idx as usize) {
@@ -385,12 +375,13 @@ impl Sim<'_> {
         // Let the queue drain (up to 10 s) so every sent frame has its delay.
         let end = duration_ms + 10_000.0;
         let mut t = duration_ms;
-        while t < end && link.queued_bytes() > 0.0 {
+        while t < end && link.in_flight() > 0 {
             t += 100.0;
-            for d in link.advance(t) {
-                if let Some(f) = log.frames.get_mut(d.frame as usize) {
-                    f.delay_ms = Some(d.departed_ms - d.enqueued_ms);
-                    f.arrival_ms = Some(d.departed_ms);
+            link.advance(t, &mut arrivals);
+            for a in arrivals.drain(..).filter(|a| a.packet.last) {
+                if let Some(f) = log.frames.get_mut(a.packet.frame as usize) {
+                    f.delay_ms = Some(a.arrived_ms - a.sent_ms);
+                    f.arrival_ms = Some(a.arrived_ms);
                 }
             }
         }

@@ -6,8 +6,8 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::metrics::RunLog;
 use crate::CliError;
+use rtvc_netsim::metrics::RunLog;
 
 const OURS: RGBColor = RGBColor(0, 114, 178);
 const BASELINE: RGBColor = RGBColor(213, 94, 0);

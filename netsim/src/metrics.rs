@@ -1,9 +1,18 @@
-//! What a rate-control run is judged by.
+//! What a rate-control run is judged by (`rtvc rc`): per-frame records and 100 ms samples in,
+//! accuracy, utilisation, delay, reaction, drops, freezes and quality out.
 
 use serde::Serialize;
 
-use super::trace::Trace;
-use crate::util::round;
+use crate::trace::Trace;
+
+/// `v` rounded to `d` decimals.
+fn round(v: f64, d: i32) -> f64 {
+    let m = 10f64.powi(d);
+    (v * m).round() / m
+}
+
+/// PSNR cap for identical pictures, dB (as `rtvc_codec::quality`).
+const PSNR_CAP_DB: f64 = 100.0;
 
 /// One captured frame of a run.
 #[derive(Debug, Clone)]
@@ -127,8 +136,13 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
     v[rank.clamp(1, v.len()) - 1]
 }
 
-fn psnr(mse: f64) -> f64 {
-    rtvc_codec::quality::psnr_from_mse(mse)
+/// 8-bit PSNR of a mean squared error, capped at 100 dB.
+pub fn psnr(mse: f64) -> f64 {
+    if mse <= 0.0 {
+        PSNR_CAP_DB
+    } else {
+        (10.0 * (255.0f64 * 255.0 / mse).log10()).min(PSNR_CAP_DB)
+    }
 }
 
 impl RunLog {

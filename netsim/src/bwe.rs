@@ -11,7 +11,7 @@
 //!
 //! It updates every 200 ms (WebRTC sends new rates every 100 ms – 1 s).
 
-use super::link::Link;
+use crate::bottleneck::Bottleneck;
 
 /// Update period, ms.
 pub const PERIOD_MS: u64 = 200;
@@ -25,9 +25,9 @@ pub struct Bwe {
 
 impl Bwe {
     /// Starts at 90 % of the link's first second (as if start-up probing had succeeded).
-    pub fn new(link: &Link) -> Self {
+    pub fn new<T>(link: &Bottleneck<T>) -> Self {
         Self {
-            estimate_bps: (0.9 * link.trace().capacity_bps(0, 1000)).clamp(30_000.0, 5_000_000.0),
+            estimate_bps: (0.9 * link.capacity_bps(0, 1000)).clamp(30_000.0, 5_000_000.0),
             last_update_ms: None,
         }
     }
@@ -38,7 +38,7 @@ impl Bwe {
     }
 
     /// Updates at `now_ms` if a period has passed; returns whether the target changed.
-    pub fn update(&mut self, now_ms: u64, link: &Link) -> bool {
+    pub fn update<T>(&mut self, now_ms: u64, link: &Bottleneck<T>) -> bool {
         if self.last_update_ms.is_some_and(|t| now_ms < t + PERIOD_MS) {
             return false;
         }
@@ -46,7 +46,7 @@ impl Bwe {
             .last_update_ms
             .map_or(0.0, |t| (now_ms - t) as f64 / 1000.0);
         self.last_update_ms = Some(now_ms);
-        let seen = link.trace().capacity_bps(
+        let seen = link.capacity_bps(
             now_ms.saturating_sub(700),
             now_ms.saturating_sub(200).max(1),
         );
@@ -67,11 +67,11 @@ impl Bwe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rc::trace::Trace;
+    use crate::trace::Trace;
 
     #[test]
     fn lags_undershoots_and_ramps_slowly() {
-        let link = Link::new(Trace::steps());
+        let link = Bottleneck::<()>::new(Trace::steps());
         let mut b = Bwe::new(&link);
         assert!((b.target_bps() - 1_350_000.0).abs() < 1.0);
         // 300 ms after the drop to 500 kbps (at 15 s) it has not seen it yet; by 800 ms it has.

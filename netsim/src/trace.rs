@@ -1,9 +1,43 @@
 //! Link capacity over time: Mahimahi trace files or built-in synthetic traces, at 1 ms
 //! resolution, repeating when they end.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::CliError;
+/// Why a trace could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A line is not a millisecond count, or one too far out (more than 10^8 ms).
+    #[error("{}:{line}: not a usable millisecond count: {text:?}", path.display())]
+    Line {
+        /// The file.
+        path: PathBuf,
+        /// Line number (from 1).
+        line: usize,
+        /// The line.
+        text: String,
+    },
+    /// The file holds no delivery opportunity.
+    #[error("{}: empty trace", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// `builtin:` with a name we do not have.
+    #[error("unknown built-in trace {0:?} (good, steps, aimd, lte)")]
+    UnknownBuiltin(String),
+    /// The capacity scale is not a finite positive number.
+    #[error("trace scale {0} must be > 0")]
+    BadScale(f64),
+}
 
 /// Capacity in bytes per millisecond, repeating.
 #[derive(Debug, Clone)]
@@ -18,22 +52,18 @@ pub struct Trace {
 pub const MTU: f64 = 1500.0;
 
 impl Trace {
-    /// Loads `builtin:steps|aimd|lte` or a Mahimahi file, with capacity × `scale`.
-    pub fn load(spec: &str, scale: f64, seed: u64) -> Result<Self, CliError> {
+    /// Loads `builtin:good|steps|aimd|lte` or a Mahimahi file, with capacity × `scale`; `seed`
+    /// seeds `builtin:lte`.
+    pub fn load(spec: &str, scale: f64, seed: u64) -> Result<Self, TraceError> {
         if !(scale.is_finite() && scale > 0.0) {
-            return Err(CliError::Usage(format!(
-                "--trace-scale {scale} must be > 0"
-            )));
+            return Err(TraceError::BadScale(scale));
         }
         let mut t = match spec.strip_prefix("builtin:") {
+            Some("good") => Self::good(),
             Some("steps") => Self::steps(),
             Some("aimd") => Self::aimd(),
             Some("lte") => Self::lte(seed),
-            Some(other) => {
-                return Err(CliError::Usage(format!(
-                    "unknown built-in trace {other:?} (steps, aimd, lte)"
-                )));
-            }
+            Some(other) => return Err(TraceError::UnknownBuiltin(other.into())),
             None => Self::mahimahi(Path::new(spec))?,
         };
         for s in &mut t.slots {
@@ -47,27 +77,25 @@ impl Trace {
 
     /// A Mahimahi file: one line per delivery opportunity of a 1500-byte packet, the number is
     /// the millisecond it happens at.
-    pub fn mahimahi(path: &Path) -> Result<Self, CliError> {
-        let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?;
+    pub fn mahimahi(path: &Path) -> Result<Self, TraceError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TraceError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let bad_line = |i: usize, line: &str| TraceError::Line {
+            path: path.into(),
+            line: i + 1,
+            text: line.chars().take(40).collect(),
+        };
         let mut slots: Vec<f64> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
-            let ms: usize = line.parse().map_err(|_| {
-                CliError::Usage(format!(
-                    "{}:{}: not a millisecond count: {line:?}",
-                    path.display(),
-                    i + 1
-                ))
-            })?;
+            let ms: usize = line.parse().map_err(|_| bad_line(i, line))?;
             if ms > 100_000_000 {
-                return Err(CliError::Usage(format!(
-                    "{}:{}: {ms} ms is too far",
-                    path.display(),
-                    i + 1
-                )));
+                return Err(bad_line(i, line));
             }
             if slots.len() <= ms {
                 slots.resize(ms + 1, 0.0);
@@ -75,7 +103,7 @@ impl Trace {
             slots[ms] += MTU;
         }
         if slots.iter().all(|&s| s == 0.0) {
-            return Err(CliError::Usage(format!("{}: empty trace", path.display())));
+            return Err(TraceError::Empty { path: path.into() });
         }
         Ok(Self {
             name: path.file_name().map_or_else(
@@ -86,11 +114,27 @@ impl Trace {
         })
     }
 
-    pub(crate) fn from_rates(name: &str, rates_bps: impl Iterator<Item = f64>) -> Self {
+    /// One capacity per millisecond, bits/s (repeating after the last one). An empty iterator
+    /// gives a link that never carries anything.
+    pub fn from_rates(name: &str, rates_bps: impl Iterator<Item = f64>) -> Self {
+        let mut slots: Vec<f64> = rates_bps.map(|bps| bps.max(0.0) / 8000.0).collect();
+        if slots.is_empty() {
+            slots.push(0.0);
+        }
         Self {
             name: name.into(),
-            slots: rates_bps.map(|bps| bps / 8000.0).collect(),
+            slots,
         }
+    }
+
+    /// A steady `bps`.
+    pub fn constant(name: &str, bps: f64) -> Self {
+        Self::from_rates(name, std::iter::once(bps))
+    }
+
+    /// A steady 2.5 Mbps.
+    pub fn good() -> Self {
+        Self::constant("builtin:good", 2_500_000.0)
     }
 
     /// 1.5 Mbps → 500 kbps → 2.5 Mbps → 300 kbps, 15 s each.
@@ -113,7 +157,7 @@ impl Trace {
     /// Cellular-like: a seeded log-normal random walk around 1.2 Mbps (100 ms steps), clamped to
     /// 150 kbps – 3 Mbps, with a deep fade (to 15 %) of 1–2 s about every 20 s.
     pub fn lte(seed: u64) -> Self {
-        let mut rng = rtvc_testkit::rng::XorShift64::seeded(seed);
+        let mut rng = crate::rng::XorShift64::seeded(seed);
         let mut next = || rng.next_f64();
         let mut log_rate = (1_200_000.0f64).ln();
         let mut fade_left = 0;
