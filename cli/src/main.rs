@@ -1,5 +1,6 @@
 //! `rtvc`: the command-line front door to the rtvc codec layer.
 
+mod call;
 mod conformance;
 mod decode;
 mod encode;
@@ -31,6 +32,9 @@ enum Command {
     Conformance(conformance::ConformanceArgs),
     /// Evaluate rate control against a bandwidth trace (simulated bottleneck link).
     Rc(rc::RcArgs),
+    /// A simulated call between rtvc endpoints (str0m + our codecs) over an emulated network;
+    /// with no arguments, the demo (20 s, AV1, LTE-like network, camera switch, outage).
+    Call(call::CallArgs),
     /// Encode/decode continuously with random rate, keyframe, size changes and damaged packets;
     /// report memory over time and error counts.
     Soak(soak::SoakArgs),
@@ -89,6 +93,7 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
+        Command::Call(args) => call::run(&args, std::env::args_os().count() == 2)?,
         Command::Encode(args) => {
             let report = encode::run(&args)?;
             if args.json {

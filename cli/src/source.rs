@@ -159,3 +159,37 @@ impl FrameSource {
         }
     }
 }
+
+/// A clip that loops forever.
+pub struct LoopingClip {
+    spec: String,
+    fps_override: Option<f64>,
+    source: FrameSource,
+    /// Frames per second of the clip.
+    pub fps: f64,
+}
+
+impl LoopingClip {
+    /// Opens `spec` (see [`FrameSource::open`]).
+    pub fn open(spec: &str, fps_override: Option<f64>) -> Result<Self, CliError> {
+        let source = FrameSource::open(spec, fps_override)?;
+        let fps = source.fps(fps_override);
+        Ok(Self {
+            spec: spec.into(),
+            fps_override,
+            source,
+            fps,
+        })
+    }
+
+    /// The next frame, from the start again after the last.
+    pub fn next(&mut self) -> Result<Frame, CliError> {
+        if let Some(f) = self.source.next_frame()? {
+            return Ok(f);
+        }
+        self.source = FrameSource::open(&self.spec, self.fps_override)?;
+        self.source
+            .next_frame()?
+            .ok_or_else(|| CliError::Usage(format!("{} holds no frames", self.spec)))
+    }
+}

@@ -11,9 +11,8 @@
 //! | [`decoder`] | [`DecoderFactory`] and the decoder: picture, nothing, or "request a keyframe" |
 //! | [`fallback`] | hardware first, our software when the hardware fails, reported |
 //! | [`policy`] | codec, hardware or software, size and frame rate from the device and the network, with the reason |
-//!
-//! Status (issue 9): formats, factories, encoder (L1T1, L1T2, L1T3) and decoder, hardware
-//! registration with fallback, the policy. `netsim/` comes next.
+//! | `rtc` (feature `str0m`) | the binding to str0m: a peer connection whose codecs are ours, keyframe requests, AV1 sequence headers |
+//! | `call` (feature `str0m`) | the call harness: participants over emulated links, jitter buffer, CPU model, per-stream metrics |
 //!
 //! ```
 //! use rtvc_codec::CodecRegistry;
@@ -29,12 +28,16 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "str0m")]
+pub mod call;
 pub mod decoder;
 pub mod encoder;
 pub mod fallback;
 pub mod format;
 pub mod h264_profile;
 pub mod policy;
+#[cfg(feature = "str0m")]
+pub mod rtc;
 
 use rtvc_codec::{CodecKind, CodecRegistry, FrameError};
 

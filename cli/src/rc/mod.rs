@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::CliError;
 use crate::encode::parse_codec;
-use crate::source::FrameSource;
+use crate::source::LoopingClip;
 use rtvc_netsim::bottleneck::{packet_sizes, wire_bytes};
 use rtvc_netsim::bwe::Bwe;
 use rtvc_netsim::feedback::Feedback;
@@ -85,37 +85,6 @@ pub struct RcArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-/// A clip that loops forever.
-struct LoopingClip {
-    spec: String,
-    fps_override: Option<f64>,
-    source: FrameSource,
-    fps: f64,
-}
-
-impl LoopingClip {
-    fn open(spec: &str, fps_override: Option<f64>) -> Result<Self, CliError> {
-        let source = FrameSource::open(spec, fps_override)?;
-        let fps = source.fps(fps_override);
-        Ok(Self {
-            spec: spec.into(),
-            fps_override,
-            source,
-            fps,
-        })
-    }
-
-    fn next(&mut self) -> Result<Frame, CliError> {
-        if let Some(f) = self.source.next_frame()? {
-            return Ok(f);
-        }
-        self.source = FrameSource::open(&self.spec, self.fps_override)?;
-        self.source
-            .next_frame()?
-            .ok_or_else(|| CliError::Usage(format!("{} holds no frames", self.spec)))
-    }
 }
 
 /// What each packet on the link carries: its frame, and whether it is the frame's last.

@@ -93,3 +93,4 @@ pub fn picture(decoder: &mut dyn WebRtcDecoder, image: &EncodedImage) -> Frame {
         other => panic!("expected a picture, got {other:?}"),
     }
 }
+pub mod call;
