@@ -681,6 +681,12 @@ impl RtvcEncoder {
 /// encoding from its rung's threshold (30 kbps at least) up to twice the threshold of the next
 /// larger size (beyond that the larger size looks better); the top size up to 2.5 Mbps per
 /// 720p worth of pixels.
+/// The most a `width`x`height` stream is worth, bits/s: 2.5 Mbps at 720p, in proportion to the
+/// pixels (the top of [`EncoderInfo::resolution_bitrate_limits`]).
+pub fn max_bitrate_for(width: u32, height: u32) -> u32 {
+    (2_500_000.0 * f64::from(width) * f64::from(height) / (1280.0 * 720.0)) as u32
+}
+
 fn bitrate_limits(codec: CodecKind, width: u32, height: u32) -> Vec<ResolutionBitrateLimits> {
     let rungs = RateControlConfig::for_codec(codec, width, height, 30.0).rungs;
     let mut out = Vec::with_capacity(rungs.len());
@@ -690,7 +696,7 @@ fn bitrate_limits(codec: CodecKind, width: u32, height: u32) -> Vec<ResolutionBi
         let min = r.min_bps.max(30_000);
         let max = match larger_min {
             Some(m) => m.saturating_mul(2).max(min),
-            None => ((2_500_000.0 * f64::from(pixels) / (1280.0 * 720.0)) as u32).max(min),
+            None => max_bitrate_for(r.width, r.height).max(min),
         };
         out.push(ResolutionBitrateLimits {
             frame_size_pixels: pixels,

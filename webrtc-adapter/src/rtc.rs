@@ -71,6 +71,13 @@ pub enum RtcEvent {
     },
     /// The remote side stopped sending for 1.5 s (camera off), or started again.
     RemotePaused(bool),
+    /// Counters of what we send (cumulative): NACKs and PLIs received.
+    EgressStats {
+        /// NACKs received.
+        nacks: u64,
+        /// PLIs received.
+        plis: u64,
+    },
 }
 
 /// A frame as str0m reassembled it.
@@ -470,6 +477,10 @@ impl PeerConnection {
                 egress_loss: s.egress_loss_fraction,
             },
             Event::StreamPaused(p) => RtcEvent::RemotePaused(p.paused),
+            Event::MediaEgressStats(s) => RtcEvent::EgressStats {
+                nacks: s.nacks,
+                plis: s.plis,
+            },
             _ => return None,
         })
     }

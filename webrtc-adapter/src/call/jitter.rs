@@ -5,7 +5,9 @@
 //! base (transit time plus the sender's clock offset); the target delay is the 95th percentile of
 //! `d − base` over the last 2 s (the jitter this buffer absorbs), at most 500 ms. Frames later
 //! than that (retransmissions after an outage) are outliers: they play on arrival and do not
-//! raise the target. A frame plays
+//! raise the target. Frames that arrive in one burst (held back together upstream, e.g. by the
+//! depacketizer waiting for a lost packet) count once, by the first of them: their spread says
+//! nothing about the network's jitter. A frame plays
 //! out at `RTP time + base + target`, never before it arrived and never before the frame ahead
 //! of it. Simple, adaptive to measured jitter, and the target is reported.
 
@@ -40,6 +42,7 @@ pub struct JitterBuffer {
     history: VecDeque<(f64, f64)>,
     target_ms: f64,
     last_release_ms: f64,
+    last_arrival_ms: Option<f64>,
 }
 
 impl JitterBuffer {
@@ -74,7 +77,13 @@ impl JitterBuffer {
     ) {
         let rtp_ms = rtp_time as f64 / 90.0;
         let d = arrival_ms - rtp_ms;
-        self.history.push_back((arrival_ms, d));
+        let burst = self
+            .last_arrival_ms
+            .is_some_and(|last| arrival_ms - last < 0.5);
+        self.last_arrival_ms = Some(arrival_ms);
+        if !burst {
+            self.history.push_back((arrival_ms, d));
+        }
         while self
             .history
             .front()
@@ -82,7 +91,7 @@ impl JitterBuffer {
         {
             self.history.pop_front();
         }
-        let base = self.history.iter().map(|h| h.1).fold(f64::MAX, f64::min);
+        let base = self.history.iter().map(|h| h.1).fold(d, f64::min);
         let mut recent: Vec<f64> = self
             .history
             .iter()
@@ -112,7 +121,7 @@ impl JitterBuffer {
 
     /// The next frame due by `now_ms`.
     pub fn pop_due(&mut self, now_ms: f64) -> Option<Buffered> {
-        if self.frames.front()?.release_ms <= now_ms {
+        if self.frames.front()?.release_ms <= now_ms + 1e-6 {
             self.frames.pop_front()
         } else {
             None
@@ -138,8 +147,10 @@ mod tests {
         let mut j = JitterBuffer::new();
         for i in 0..100u64 {
             let rtp = i * 3000; // 30 fps
-            j.insert(i as f64 * 33.333 + 50.0, rtp, data(), false, false);
-            let f = j.pop_due(i as f64 * 33.333 + 50.0).expect("due on arrival");
+            j.insert(i as f64 * 1000.0 / 30.0 + 50.0, rtp, data(), false, false);
+            let f = j
+                .pop_due(i as f64 * 1000.0 / 30.0 + 50.0)
+                .expect("due on arrival");
             assert!((f.release_ms - f.arrival_ms).abs() < 0.01);
         }
         assert!(j.target_ms() < 0.01);
@@ -153,7 +164,7 @@ mod tests {
             let rtp = i * 3000;
             // Every fifth frame is 40 ms late.
             let late = if i % 5 == 0 { 40.0 } else { 0.0 };
-            let arrival = i as f64 * 33.333 + 50.0 + late;
+            let arrival = i as f64 * 1000.0 / 30.0 + 50.0 + late;
             j.insert(arrival, rtp, data(), false, false);
             while let Some(f) = j.pop_due(arrival + 100.0) {
                 out.push(f);
@@ -165,8 +176,39 @@ mod tests {
             .windows(2)
             .map(|w| w[1].release_ms - w[0].release_ms)
             .collect();
-        assert!(gaps.iter().all(|g| (g - 33.333).abs() < 0.01), "{gaps:?}");
+        assert!(
+            gaps.iter().all(|g| (g - 1000.0 / 30.0).abs() < 0.01),
+            "{gaps:?}"
+        );
         assert!(out.windows(2).all(|w| w[0].rtp_time < w[1].rtp_time));
+    }
+
+    #[test]
+    fn a_burst_of_held_frames_does_not_raise_the_target() {
+        let mut j = JitterBuffer::new();
+        for i in 0..60u64 {
+            j.insert(
+                i as f64 * 1000.0 / 30.0 + 50.0,
+                i * 3000,
+                data(),
+                false,
+                false,
+            );
+        }
+        // 25 frames held upstream for 800 ms arrive together, then normal again.
+        for i in 60..85u64 {
+            j.insert(85.0 * 1000.0 / 30.0 + 50.0, i * 3000, data(), false, false);
+        }
+        for i in 85..90u64 {
+            j.insert(
+                i as f64 * 1000.0 / 30.0 + 50.0,
+                i * 3000,
+                data(),
+                false,
+                false,
+            );
+        }
+        assert!(j.target_ms() < 0.01, "{}", j.target_ms());
     }
 
     #[test]
@@ -175,7 +217,7 @@ mod tests {
         for i in 0..60u64 {
             let late = if i == 30 { 2000.0 } else { 0.0 };
             j.insert(
-                i as f64 * 33.333 + 50.0 + late,
+                i as f64 * 1000.0 / 30.0 + 50.0 + late,
                 i * 3000,
                 data(),
                 false,

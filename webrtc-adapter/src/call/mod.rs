@@ -316,6 +316,12 @@ struct Conn {
     decoder: Option<Box<dyn WebRtcDecoder>>,
     keyframes: KeyframeRequester,
     last_rtp: Option<u64>,
+    /// When the last frame from this peer arrived, ms.
+    last_frame_ms: f64,
+    /// The peer seems to have paused (packets arrive, frames do not).
+    remote_paused: bool,
+    /// Packets have been arriving without a pause of 500 ms since, ms.
+    alive_since_ms: f64,
 }
 
 struct Participant {
@@ -448,6 +454,9 @@ impl Call {
                     decoder: None,
                     keyframes: KeyframeRequester::default(),
                     last_rtp: None,
+                    last_frame_ms: 0.0,
+                    remote_paused: false,
+                    alive_since_ms: 0.0,
                 }));
             }
             let others: Vec<usize> = (0..n).filter(|&j| j != i).collect();
@@ -538,6 +547,9 @@ impl Call {
                 let (from, to) = (w / n, w % n);
                 for a in arrivals.drain(..) {
                     let c = conn(&mut self.parts, to, from);
+                    if t - c.last_rx_ms > 500.0 {
+                        c.alive_since_ms = t;
+                    }
                     c.last_rx_ms = t;
                     let resumed = std::mem::take(&mut c.held);
                     c.pc.handle_datagram(now, a.packet.source, &a.packet.contents)?;
@@ -645,6 +657,8 @@ impl Call {
                 if f.keyframe {
                     c.keyframes.got_keyframe();
                 }
+                c.last_frame_ms = t;
+                c.remote_paused = false;
                 let missing = !f.contiguous && c.last_rtp.is_some();
                 c.last_rtp = Some(f.rtp_time);
                 c.jitter.insert(t, f.rtp_time, f.data, missing, f.keyframe);
@@ -674,6 +688,9 @@ impl Call {
                     }
                     enc.on_packet_loss_rate(loss);
                 }
+            }
+            RtcEvent::EgressStats { nacks, .. } => {
+                self.stats[i * n + j].nacks = nacks;
             }
             RtcEvent::RemotePaused(p) => {
                 if p {
@@ -815,9 +832,17 @@ impl Call {
                 settings.max_bitrate_bps = self.config.max_bitrate_bps;
                 settings.min_bitrate_bps = 30_000;
                 enc.init(&settings)?;
-                // Never more than the send size is worth (the encoder's limits for it).
-                if let Some(limit) = enc.encoder_info().resolution_bitrate_limits.first() {
-                    let max = limit.max_bitrate_bps.min(self.config.max_bitrate_bps);
+                // Never more than the send size is worth (the encoder's limits for it; ours for
+                // an encoder that has none, e.g. hardware).
+                {
+                    let max = enc
+                        .encoder_info()
+                        .resolution_bitrate_limits
+                        .first()
+                        .map_or(crate::encoder::max_bitrate_for(w, h).max(300_000), |l| {
+                            l.max_bitrate_bps
+                        })
+                        .min(self.config.max_bitrate_bps);
                     p.streams[s].max_bps = max;
                     p.streams[s].rate_bps = p.streams[s].rate_bps.min(max);
                     for &j in &connected {
@@ -1053,9 +1078,32 @@ impl Call {
         }
     }
 
-    /// Media timeouts and ICE restarts.
+    /// Camera-off detection, media timeouts and ICE restarts.
     fn watch_paths(&mut self, t: f64) -> Result<(), CallError> {
         let n = self.config.participants;
+        // A peer whose packets still arrive (RTCP, probes) but whose frames stopped 1 s ago
+        // has paused its video (camera off): show the last picture, ask for nothing.
+        for j in 0..n {
+            for i in 0..n {
+                if i == j {
+                    continue;
+                }
+                let c = conn(&mut self.parts, j, i);
+                if c.last_rtp.is_some()
+                    && !c.remote_paused
+                    && t - c.last_frame_ms >= 1000.0
+                    && t - c.alive_since_ms >= 1000.0
+                    && t - c.last_rx_ms < 500.0
+                {
+                    c.remote_paused = true;
+                    self.stats[i * n + j].paused_seen = true;
+                    self.event(
+                        t,
+                        format!("{} sees {} paused (camera off)", name(j), name(i)),
+                    );
+                }
+            }
+        }
         for j in 0..n {
             for i in 0..j {
                 let a = conn(&mut self.parts, i, j);
@@ -1126,7 +1174,7 @@ impl Call {
                     kbps,
                     shown_last_s as f64,
                     self.last_g2g[i * n + j],
-                    st.freezes(&self.excused()).len(),
+                    st.freezes(&self.excused(), t).len(),
                 ));
             }
         }
@@ -1158,7 +1206,7 @@ impl Call {
                 }
                 let st = &self.stats[i * n + j];
                 let excused = if i == 0 { self.excused() } else { Vec::new() };
-                let freezes = st.freezes(&excused);
+                let freezes = st.freezes(&excused, self.config.duration_ms);
                 let g2g = st.g2g();
                 let outage_path = i == 0 || j == 0;
                 let recovery = if outage_path {
@@ -1194,6 +1242,7 @@ impl Call {
                     frames_decoded: st.shown.len() as u64,
                     freezes: freezes.len() as u64,
                     max_freeze_ms: round(freezes.iter().map(|f| f.1).fold(0.0, f64::max), 1),
+                    max_gap_ms: round(st.max_gap(&excused, self.config.duration_ms), 1),
                     g2g_ms_p50: round(percentile(&g2g, 50.0), 1),
                     g2g_ms_p95: round(percentile(&g2g, 95.0), 1),
                     psnr_y: round(
@@ -1201,6 +1250,7 @@ impl Call {
                         2,
                     ),
                     keyframe_requests: st.keyframe_requests,
+                    nacks: st.nacks,
                     recovery_ms: recovery.map(|r| round(r, 1)),
                     kbps: round(st.bytes as f64 * 8.0 / duration_s / 1000.0, 1),
                     bwe_kbps: round(st.bwe_sum / st.bwe_n.max(1) as f64 / 1000.0, 1),

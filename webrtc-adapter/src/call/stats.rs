@@ -24,6 +24,8 @@ pub struct StreamReport {
     pub freezes: u64,
     /// Longest such gap, ms (0 without freezes).
     pub max_freeze_ms: f64,
+    /// Longest gap between shown pictures, freeze or not (camera-off pauses excepted), ms.
+    pub max_gap_ms: f64,
     /// Median capture → shown (encode, network, jitter buffer, decode), ms.
     pub g2g_ms_p50: f64,
     /// 95th percentile of the same, ms.
@@ -32,6 +34,8 @@ pub struct StreamReport {
     pub psnr_y: f64,
     /// Keyframe requests (PLI) the receiver sent.
     pub keyframe_requests: u64,
+    /// Retransmission requests (NACK) the sender received for this stream.
+    pub nacks: u64,
     /// From the link coming back after an outage to the first picture shown, ms (the worst over
     /// outages; `null` without an outage on this path).
     pub recovery_ms: Option<f64>,
@@ -82,6 +86,8 @@ pub struct StreamStats {
     pub resolution_changes: u64,
     /// The receiver saw the sender pause.
     pub paused_seen: bool,
+    /// NACKs the sender received (str0m's cumulative count).
+    pub nacks: u64,
 }
 
 impl StreamStats {
@@ -98,12 +104,23 @@ impl StreamStats {
         self.size = Some(size);
     }
 
-    /// Gaps between shown pictures that are freezes, ms, ignoring gaps that overlap `excused`.
-    pub fn freezes(&self, excused: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    /// Times pictures were shown, and `end_ms` (the end of the call) after them, so that a
+    /// stream stuck at the end counts too.
+    fn shown_until(&self, end_ms: f64) -> Vec<f64> {
+        let mut v: Vec<f64> = self.shown.iter().map(|s| s.0).collect();
+        if v.last().is_some_and(|&l| l < end_ms) {
+            v.push(end_ms);
+        }
+        v
+    }
+
+    /// Gaps between shown pictures (up to `end_ms`) that are freezes: (start, length) ms,
+    /// ignoring gaps that overlap `excused`.
+    pub fn freezes(&self, excused: &[(f64, f64)], end_ms: f64) -> Vec<(f64, f64)> {
         let mut gaps: std::collections::VecDeque<f64> = Default::default();
         let mut out = Vec::new();
-        for w in self.shown.windows(2) {
-            let (a, b) = (w[0].0, w[1].0);
+        for w in self.shown_until(end_ms).windows(2) {
+            let (a, b) = (w[0], w[1]);
             let gap = b - a;
             if gaps.len() >= 3 {
                 let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
@@ -118,6 +135,15 @@ impl StreamStats {
             }
         }
         out
+    }
+
+    /// The longest gap between shown pictures not overlapping `excused`, ms.
+    pub fn max_gap(&self, excused: &[(f64, f64)], end_ms: f64) -> f64 {
+        self.shown_until(end_ms)
+            .windows(2)
+            .filter(|w| !excused.iter().any(|&(s, e)| w[0] < e && w[1] > s))
+            .map(|w| w[1] - w[0])
+            .fold(0.0, f64::max)
     }
 
     /// Glass-to-glass latencies, ms.
@@ -160,6 +186,7 @@ pub fn summarize(streams: &[StreamReport], codec: &str) -> StreamReport {
         frames_decoded: streams.iter().map(|s| s.frames_decoded).sum(),
         freezes: streams.iter().map(|s| s.freezes).max().unwrap_or(0),
         max_freeze_ms: max(&|s| s.max_freeze_ms),
+        max_gap_ms: max(&|s| s.max_gap_ms),
         g2g_ms_p50: median(&|s| s.g2g_ms_p50),
         g2g_ms_p95: median(&|s| s.g2g_ms_p95),
         psnr_y: streams
@@ -168,6 +195,7 @@ pub fn summarize(streams: &[StreamReport], codec: &str) -> StreamReport {
             .reduce(f64::min)
             .unwrap_or(0.0),
         keyframe_requests: streams.iter().map(|s| s.keyframe_requests).sum(),
+        nacks: streams.iter().map(|s| s.nacks).sum(),
         recovery_ms: opt_max(&|s| s.recovery_ms),
         kbps: median(&|s| s.kbps),
         bwe_kbps: median(&|s| s.bwe_kbps),
@@ -204,11 +232,13 @@ mod tests {
             };
             s.on_shown(t, t - 60.0, (640, 360), Some(1.0));
         }
-        let f = s.freezes(&[]);
+        let f = s.freezes(&[], t);
         assert_eq!(f.len(), 1, "400 ms is one, 120 ms is not (< 33 + 150)");
         assert_eq!(f[0].1, 400.0);
         let at = f[0].0;
-        assert!(s.freezes(&[(at + 10.0, at + 20.0)]).is_empty());
+        assert!(s.freezes(&[(at + 10.0, at + 20.0)], t).is_empty());
+        assert_eq!(s.freezes(&[], t + 1000.0).len(), 2, "stuck at the end");
+        assert_eq!(s.max_gap(&[], t), 400.0);
         assert_eq!(percentile(&s.g2g(), 50.0), 60.0);
     }
 }

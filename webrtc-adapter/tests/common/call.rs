@@ -23,9 +23,27 @@ pub fn run(codec: CodecKind, seconds: f64, tweak: impl FnOnce(&mut CallConfig)) 
     report
 }
 
+/// The stream `from` → `to`.
+pub fn stream(r: &CallReport, from: usize, to: usize) -> &StreamReport {
+    let (f, t) = (format!("p{from}"), format!("p{to}"));
+    r.streams
+        .iter()
+        .find(|s| s.from == f && s.to == t)
+        .expect("the stream exists")
+}
+
+/// Times (ms) of events whose text contains `what`.
+pub fn event_times(r: &CallReport, what: &str) -> Vec<f64> {
+    r.events
+        .iter()
+        .filter(|e| e.what.contains(what))
+        .map(|e| e.t_ms)
+        .collect()
+}
+
 fn serde_json_line(s: &StreamReport) -> String {
     format!(
-        "{}→{} {}: sent {} decoded {} freezes {} (max {} ms) g2g p50 {} p95 {} psnr {} pli {} recovery {:?} kbps {} bwe {} kf {} jb {} res {}",
+        "{}→{} {}: sent {} decoded {} freezes {} (max {} ms, gap {} ms) nacks {} cam-on {:?} g2g p50 {} p95 {} psnr {} pli {} recovery {:?} kbps {} bwe {} kf {} jb {} res {}",
         s.from,
         s.to,
         s.codec,
@@ -33,6 +51,9 @@ fn serde_json_line(s: &StreamReport) -> String {
         s.frames_decoded,
         s.freezes,
         s.max_freeze_ms,
+        s.max_gap_ms,
+        s.nacks,
+        s.camera_on_ms,
         s.g2g_ms_p50,
         s.g2g_ms_p95,
         s.psnr_y,

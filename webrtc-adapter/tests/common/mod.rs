@@ -94,3 +94,4 @@ pub fn picture(decoder: &mut dyn WebRtcDecoder, image: &EncodedImage) -> Frame {
     }
 }
 pub mod call;
+pub mod hardware;

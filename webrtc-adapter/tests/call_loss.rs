@@ -1,0 +1,37 @@
+//! Loss: 5 % random loss and 5 % burst loss. NACK/RTX repairs most of it; what it cannot
+//! repair is healed by keyframe requests that are answered; freezes stay short.
+
+mod common;
+
+use common::call::{run, stream};
+use rtvc_codec::CodecKind;
+use rtvc_netsim::Loss;
+
+fn lossy(codec: CodecKind, loss: Loss) {
+    let r = run(codec, 10.0, |c| c.network.loss = loss);
+    for (from, to) in [(0, 1), (1, 0)] {
+        let s = stream(&r, from, to);
+        assert!(s.nacks > 0, "NACKs used: {s:?}");
+        assert!(
+            s.frames_decoded as f64 >= 0.9 * s.frames_sent as f64,
+            "{s:?}"
+        );
+        // A loss NACK cannot repair costs str0m's wait for it (5 NACKs + 3 RTTs), a PLI and a
+        // keyframe: under a second.
+        assert!(s.max_freeze_ms <= 1000.0, "{s:?}");
+        if s.keyframe_requests > 0 {
+            assert!(s.keyframes >= 2, "requests answered: {s:?}");
+        }
+        assert!(s.psnr_y > 28.0, "{s:?}");
+    }
+}
+
+#[test]
+fn random_loss_5_percent_av1() {
+    lossy(CodecKind::Av1, Loss::Random(0.05));
+}
+
+#[test]
+fn burst_loss_5_percent_h264() {
+    lossy(CodecKind::H264, Loss::bursts(0.05, 3.0));
+}

@@ -1,0 +1,55 @@
+//! Outages: a 3 s blackout of one participant's network — each side notices by its own media
+//! timeout, holds its video, and when packets come back resumes with a keyframe; video is back
+//! within 1 s of the link. An 8 s blackout also restarts ICE.
+
+mod common;
+
+use common::call::{event_times, run, stream};
+use rtvc_codec::CodecKind;
+use rtvc_netsim::Outage;
+
+#[test]
+fn a_3_s_outage_recovers_within_a_second() {
+    let r = run(CodecKind::Av1, 10.0, |c| {
+        c.network.outages = vec![Outage {
+            start_ms: 3000.0,
+            duration_ms: 3000.0,
+        }];
+    });
+    assert_eq!(event_times(&r, "media timeout").len(), 1);
+    assert!(
+        event_times(&r, "restarts ICE").is_empty(),
+        "3 s needs no ICE restart"
+    );
+    for (from, to) in [(0, 1), (1, 0)] {
+        let s = stream(&r, from, to);
+        let recovery = s.recovery_ms.expect("an outage on this path");
+        assert!(recovery <= 1000.0, "{s:?}");
+        // The sender resumed with a keyframe as soon as it heard its peer again.
+        let resumed = event_times(&r, &format!("p{from} hears p{to} again"));
+        assert_eq!(resumed.len(), 1);
+        let key = event_times(&r, &format!("p{from} encodes a keyframe"));
+        assert!(
+            key.iter()
+                .any(|&k| k >= resumed[0] && k <= resumed[0] + 100.0),
+            "{key:?} after {resumed:?}"
+        );
+        assert!(s.max_gap_ms < 3000.0 + 1000.0, "{s:?}");
+    }
+}
+
+#[test]
+fn an_8_s_outage_restarts_ice_and_recovers() {
+    let r = run(CodecKind::H264, 14.0, |c| {
+        c.network.outages = vec![Outage {
+            start_ms: 2000.0,
+            duration_ms: 8000.0,
+        }];
+    });
+    assert!(!event_times(&r, "restarts ICE").is_empty());
+    for (from, to) in [(0, 1), (1, 0)] {
+        let s = stream(&r, from, to);
+        assert!(s.recovery_ms.expect("an outage") <= 2000.0, "{s:?}");
+        assert!(s.frames_decoded > 120, "video after the outage: {s:?}");
+    }
+}
