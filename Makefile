@@ -1,5 +1,5 @@
 # The two commands for a fresh Debian/Ubuntu machine:
-#   make demo   - install what is missing, build, run the demo on the built-in scene
+#   make demo   - install what is missing, build, run the demo: a simulated 1:1 AV1 call
 #   make test   - install what is missing, run the whole test suite (release mode)
 # Both build in release mode: the C codecs take their build type from the cargo profile, and a
 # debug-built libaom is far too slow to encode real frames.
@@ -16,15 +16,11 @@ bootstrap:
 build: bootstrap
 	$(CARGO) build --release --workspace
 
+# The demo: `rtvc call` with no arguments (20 s, 1:1, AV1, LTE-like network, camera switch,
+# 2 s outage; a table per stream and a plot, written to target/demo/rtvc-call.svg).
 demo: build
 	@mkdir -p $(DEMO)
-	@echo "== AV1 (libaom realtime), 720p, 1.2 Mbps, 10 s of the built-in scene =="
-	$(RTVC) encode --input synthetic:1280x720 --output $(DEMO)/demo-av1.ivf --codec av1 --bitrate 1200k --frames 300 --psnr
-	@echo "== H.264 (openh264), 720p, 1.2 Mbps =="
-	$(RTVC) encode --input synthetic:1280x720 --output $(DEMO)/demo-h264.264 --codec h264 --bitrate 1200k --frames 300 --psnr
-	@echo "== decode both back (dav1d, openh264) =="
-	$(RTVC) decode --input $(DEMO)/demo-av1.ivf --md5
-	$(RTVC) decode --input $(DEMO)/demo-h264.264 --md5
+	cd $(DEMO) && ../release/rtvc call
 
 test: bootstrap
 	$(CARGO) test --release --workspace
@@ -32,6 +28,8 @@ test: bootstrap
 	$(CARGO) check -q -p rtvc-codec --no-default-features
 	$(CARGO) check -q -p rtvc-codec --no-default-features --features dav1d,openh264
 	$(CARGO) check -q -p rtvc-codec --no-default-features --features aom,dav1d
+	@echo "== the WebRTC adapter without str0m (factories only) =="
+	$(CARGO) check -q -p rtvc-webrtc --no-default-features
 
 # Criterion benchmarks (frame plumbing, per-frame encode/decode).
 bench: bootstrap
