@@ -76,6 +76,10 @@ pub struct CallArgs {
     /// Cores per participant.
     #[arg(long, default_value_t = 2)]
     pub cores: u32,
+    /// The baseline: str0m's estimate straight into the codec's own rate control (with its
+    /// frame dropping), without rtvc's rate controller.
+    #[arg(long)]
+    pub baseline: bool,
     /// Write a plot (capacity, estimate, sent rate, g2g latency, freezes, events) here.
     #[arg(long)]
     pub plot: Option<PathBuf>,
@@ -231,6 +235,7 @@ pub fn run(args: &CallArgs, bare: bool) -> Result<(), CliError> {
     config.camera_switch_ms = camera_switch;
     config.camera_off = camera_off;
     config.mesh = args.mesh;
+    config.rtvc_rate_control = !args.baseline;
     config.cameras = cameras;
     let live = !args.json && std::io::stderr().is_terminal();
     if !args.json {
@@ -317,43 +322,56 @@ fn progress_line(p: &Progress) {
 
 fn print_table(r: &CallReport) {
     println!(
-        "{:9} {:>6} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7} {:>5} {:>9} {:>7} {:>7} {:>4}",
+        "{:9} {:>5} {:>6} {:>6} {:>4} {:>7} {:>7} {:>7} {:>6} {:>6} {:>4} {:>5} {:>8} {:>6} {:>6}",
         "stream",
         "sent",
-        "decoded",
-        "freezes",
+        "shown",
+        "drop%",
+        "frz",
         "max frz",
         "g2g p50",
         "g2g p95",
         "PSNR-Y",
-        "PLIs",
+        "screen",
+        "PLI",
+        "NACK",
         "recovery",
         "kbps",
-        "bwe",
-        "res"
+        "bwe"
     );
     let row = |s: &StreamReport| {
         println!(
-            "{:9} {:>6} {:>7} {:>7} {:>8.0} {:>8.1} {:>8.1} {:>7.2} {:>5} {:>9} {:>7.0} {:>7.0} {:>4}",
+            "{:9} {:>5} {:>6} {:>6.1} {:>4} {:>7.0} {:>7.1} {:>7.1} {:>6.2} {:>6.2} {:>4} {:>5} {:>8} {:>6.0} {:>6.0}",
             format!("{}→{}", s.from, s.to),
             s.frames_sent,
             s.frames_decoded,
+            s.drops_pct,
             s.freezes,
             s.max_freeze_ms,
             s.g2g_ms_p50,
             s.g2g_ms_p95,
             s.psnr_y,
+            s.psnr_y_display,
             s.keyframe_requests,
+            s.nacks,
             s.recovery_ms.map_or("-".into(), |v| format!("{v:.0} ms")),
             s.kbps,
             s.bwe_kbps,
-            s.resolution_changes
         );
     };
     for s in &r.streams {
         row(s);
     }
     row(&r.summary);
+    println!(
+        "CPU for video, % of each participant's cores: {}",
+        r.cpu_percent
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("p{i} {c:.0} %"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }
 
 /// One value of a timeline point.

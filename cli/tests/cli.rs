@@ -622,3 +622,78 @@ fn scalability_mode_writes_a_stream_decoders_can_thin() {
         assert_eq!(frames, expected, "operating point {oppoint}");
     }
 }
+
+#[test]
+fn call_json_has_the_contract_keys_per_stream_and_in_the_summary_and_plots() {
+    let svg = tmp("call.svg");
+    let r = json(&rtvc(&[
+        "call",
+        "--codec",
+        "h264",
+        "--input",
+        "synthetic:320x180",
+        "--network",
+        "builtin:good",
+        "--duration",
+        "3",
+        "--outage",
+        "1.5+0.5",
+        "--fixed-cost",
+        "--plot",
+        svg.to_str().unwrap(),
+        "--json",
+    ]));
+    let streams = r["streams"].as_array().expect("streams");
+    assert_eq!(streams.len(), 2);
+    for s in streams.iter().chain(std::iter::once(&r["summary"])) {
+        for key in [
+            "from",
+            "to",
+            "codec",
+            "frames_sent",
+            "frames_decoded",
+            "freezes",
+            "max_freeze_ms",
+            "g2g_ms_p50",
+            "g2g_ms_p95",
+            "psnr_y",
+            "keyframe_requests",
+            "recovery_ms",
+            "kbps",
+            "bwe_kbps",
+            "resolution_changes",
+        ] {
+            assert!(s.get(key).is_some(), "missing {key} in {s}");
+        }
+        assert_eq!(s["codec"], "h264");
+        assert!(s["recovery_ms"].is_number(), "an outage on every path: {s}");
+        assert!(s["frames_decoded"].as_u64().unwrap() > 30, "{s}");
+    }
+    assert_eq!(streams[0]["from"], "p0");
+    assert_eq!(streams[0]["to"], "p1");
+    let svg = std::fs::read_to_string(&svg).expect("plot written");
+    assert!(svg.contains("<svg") && svg.contains("glass-to-glass"));
+}
+
+#[test]
+fn call_refuses_bad_arguments_with_a_message() {
+    for (args, says) in [
+        (&["call", "--peers", "5"][..], "participants"),
+        (&["call", "--outage", "3"][..], "AT+DUR"),
+        (&["call", "--loss", "80"][..], "percentage"),
+        (
+            &["call", "--network", "builtin:nope"][..],
+            "unknown built-in trace",
+        ),
+        (&["call", "--rtt=5000"][..], "RTT"),
+        (
+            &["call", "--codec", "h264", "--input", "synthetic:321x181"][..],
+            "even",
+        ),
+    ] {
+        let out = rtvc(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

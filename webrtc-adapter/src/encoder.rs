@@ -272,6 +272,9 @@ pub struct EncoderSettings {
     pub scalability_mode: ScalabilityMode,
     /// libwebrtc's `frame_drop_enabled`: the rate controller may skip frames (and scale).
     pub frame_dropping: bool,
+    /// With frame dropping on: rtvc's rate controller does it (true, the default), or the
+    /// codec's own rate control alone, as libwebrtc drives an encoder (false; for comparisons).
+    pub rtvc_rate_control: bool,
     /// Camera or screen content.
     pub content: ContentKind,
     /// Largest RTP payload, bytes: H.264 packetization mode 0 keeps every NAL unit under it.
@@ -295,6 +298,7 @@ impl EncoderSettings {
                 .unwrap_or(1),
             scalability_mode: ScalabilityMode::L1T1,
             frame_dropping: true,
+            rtvc_rate_control: true,
             content: ContentKind::Camera,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
         }
@@ -661,10 +665,10 @@ impl RtvcEncoder {
         cfg.content = s.content;
         cfg.temporal_layers = s.scalability_mode.temporal_layers();
         cfg.max_size = Some((s.width, s.height));
-        if s.frame_dropping {
+        if s.frame_dropping && s.rtvc_rate_control {
             rate::configure_encoder(&mut cfg);
         } else {
-            cfg.frame_dropping = false;
+            cfg.frame_dropping = s.frame_dropping;
         }
         if self.packetization_mode == Some(0) {
             cfg.max_nal_bytes = Some(s.max_payload_bytes);
@@ -747,7 +751,7 @@ impl WebRtcEncoder for RtvcEncoder {
         let controlled = self
             .running
             .as_ref()
-            .is_none_or(|r| r.settings.frame_dropping);
+            .is_none_or(|r| r.settings.frame_dropping && r.settings.rtvc_rate_control);
         EncoderInfo {
             implementation_name: core
                 .as_ref()
@@ -797,7 +801,7 @@ impl WebRtcEncoder for RtvcEncoder {
             bitrate_bps: settings.start_bitrate_bps,
             framerate: settings.max_framerate,
         };
-        let controller = settings.frame_dropping.then(|| {
+        let controller = (settings.frame_dropping && settings.rtvc_rate_control).then(|| {
             RateController::new(
                 RateControlConfig::for_codec(
                     self.codec,

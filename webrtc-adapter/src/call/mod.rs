@@ -66,6 +66,8 @@ pub const SILENCE_HOLD_MS: f64 = 300.0;
 const IP_UDP_OVERHEAD: usize = 28;
 /// Captured frames kept for judging decoded pictures, ms.
 const HISTORY_MS: f64 = 3000.0;
+/// The fixed playout delay at which `psnr_y_display` looks at the screen, ms.
+pub const DISPLAY_DELAY_MS: f64 = 150.0;
 
 /// What can stop a call.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +165,9 @@ pub struct CallConfig {
     pub mesh: MeshEncoding,
     /// Highest bitrate an encoder may use, bits/s.
     pub max_bitrate_bps: u32,
+    /// rtvc's rate controller inside the encoder (true), or the estimate straight into the
+    /// codec's own rate control with its frame dropping (false: the baseline).
+    pub rtvc_rate_control: bool,
     /// Cameras.
     pub cameras: CameraMaker,
     /// The encoder factory of each participant (a test may register a hardware encoder).
@@ -200,6 +205,7 @@ impl CallConfig {
             camera_off: None,
             mesh: MeshEncoding::Shared,
             max_bitrate_bps: 2_500_000,
+            rtvc_rate_control: true,
             cameras: camera::synthetic_cameras(width, height, 30.0),
             encoder_factory: Box::new(|_, registry| EncoderFactory::new(registry)),
         }
@@ -269,6 +275,9 @@ pub struct CallReport {
     pub events: Vec<CallEvent>,
     /// Simulated seconds.
     pub simulated_s: f64,
+    /// CPU each participant used for encoding and decoding, % of its cores (measured or fixed
+    /// costs, as configured).
+    pub cpu_percent: Vec<f64>,
     /// Wall-clock seconds the run took.
     #[serde(skip)]
     pub wall_s: f64,
@@ -591,6 +600,7 @@ impl Call {
             self.send_due(t)?;
             // Frames due for playout are decoded and shown.
             self.play_out(t)?;
+            self.judge_screens(t)?;
             if step % 100 == 0 {
                 self.sample(t);
                 self.watch_paths(t)?;
@@ -810,6 +820,15 @@ impl Call {
         {
             history.pop_front();
         }
+        if !p.paused {
+            for (j, c) in p.conns.iter().enumerate() {
+                if c.as_ref().is_some_and(|c| c.connected) {
+                    let st = &mut self.stats[i * self.config.participants + j];
+                    st.captured += 1;
+                    st.to_judge.push_back((ts_us, t + DISPLAY_DELAY_MS));
+                }
+            }
+        }
         for s in 0..p.streams.len() {
             let connected: Vec<usize> = p.streams[s]
                 .peers
@@ -831,6 +850,7 @@ impl Call {
                 settings.number_of_cores = self.config.cores;
                 settings.max_bitrate_bps = self.config.max_bitrate_bps;
                 settings.min_bitrate_bps = 30_000;
+                settings.rtvc_rate_control = self.config.rtvc_rate_control;
                 enc.init(&settings)?;
                 // Never more than the send size is worth (the encoder's limits for it; ours for
                 // an encoder that has none, e.g. hardware).
@@ -988,6 +1008,11 @@ impl Call {
                             let shown = p.cpu.run(t, cost);
                             let capture_ms = image.capture_time_us as f64 / 1000.0;
                             let mse = self.judge(i, j, image.capture_time_us, &pic)?;
+                            let screen = &mut self.stats[i * n + j].screen;
+                            screen.push_back((shown, image.capture_time_us, pic.clone()));
+                            while screen.len() > 2 && screen[1].0 <= t - HISTORY_MS {
+                                screen.pop_front();
+                            }
                             self.stats[i * n + j].on_shown(
                                 shown,
                                 capture_ms,
@@ -1043,6 +1068,38 @@ impl Call {
             &up
         };
         Ok(frame_mse(&src, pic).ok().map(|m| m.y))
+    }
+
+    /// What a player with a fixed playout delay ([`DISPLAY_DELAY_MS`]) shows for each captured
+    /// frame, against the captured frame.
+    fn judge_screens(&mut self, t: f64) -> Result<(), CallError> {
+        let n = self.config.participants;
+        for k in 0..self.stats.len() {
+            let (i, j) = (k / n, k % n);
+            while let Some(&(ts, due)) = self.stats[k].to_judge.front() {
+                if due > t {
+                    break;
+                }
+                self.stats[k].to_judge.pop_front();
+                let st = &self.stats[k];
+                // The player shows frame `ts` at `due` if it was decoded by then, else the
+                // latest earlier frame that was.
+                let Some((_, _, pic)) = st
+                    .screen
+                    .iter()
+                    .filter(|(shown, cap, _)| *shown <= due && *cap <= ts)
+                    .max_by_key(|(_, cap, _)| *cap)
+                else {
+                    continue; // nothing shown yet: start-up
+                };
+                let pic = pic.clone();
+                if let Some(mse) = self.judge(i, j, ts, &pic)? {
+                    self.stats[k].display_mse_sum += mse;
+                    self.stats[k].display_n += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn sample(&mut self, t: f64) {
@@ -1238,7 +1295,13 @@ impl Call {
                     from: name(i),
                     to: name(j),
                     codec: codec.clone(),
+                    frames_captured: st.captured,
                     frames_sent: st.frames_sent,
+                    drops_pct: round(
+                        100.0 * st.captured.saturating_sub(st.frames_sent) as f64
+                            / st.captured.max(1) as f64,
+                        2,
+                    ),
                     frames_decoded: st.shown.len() as u64,
                     freezes: freezes.len() as u64,
                     max_freeze_ms: round(freezes.iter().map(|f| f.1).fold(0.0, f64::max), 1),
@@ -1247,6 +1310,12 @@ impl Call {
                     g2g_ms_p95: round(percentile(&g2g, 95.0), 1),
                     psnr_y: round(
                         rtvc_codec::quality::psnr_from_mse(st.mse_sum / st.mse_n.max(1) as f64),
+                        2,
+                    ),
+                    psnr_y_display: round(
+                        rtvc_codec::quality::psnr_from_mse(
+                            st.display_mse_sum / st.display_n.max(1) as f64,
+                        ),
                         2,
                     ),
                     keyframe_requests: st.keyframe_requests,
@@ -1266,11 +1335,18 @@ impl Call {
             }
         }
         let summary = stats::summarize(&streams, &codec);
+        let cores = f64::from(self.config.cores.max(1));
+        let cpu_percent = self
+            .parts
+            .iter()
+            .map(|p| round(100.0 * p.cpu.busy_ms() / self.config.duration_ms / cores, 1))
+            .collect();
         CallReport {
             streams,
             summary,
             events: self.events,
             simulated_s: duration_s,
+            cpu_percent,
             wall_s,
             timeline,
             freezes: freezes_all,

@@ -15,8 +15,12 @@ pub struct StreamReport {
     pub to: String,
     /// Codec.
     pub codec: String,
+    /// Frames the sender's camera captured for this connection (while connected, camera on).
+    pub frames_captured: u64,
     /// Frames the sender encoded and handed to this connection.
     pub frames_sent: u64,
+    /// Captured frames not sent (rate controller or encoder drops, video held), %.
+    pub drops_pct: f64,
     /// Pictures the receiver decoded and showed.
     pub frames_decoded: u64,
     /// Freezes: a gap between shown pictures ≥ max(3 × the mean gap, mean + 150 ms)
@@ -32,6 +36,11 @@ pub struct StreamReport {
     pub g2g_ms_p95: f64,
     /// PSNR-Y of shown pictures against the frames captured for them (mean MSE, ffmpeg-style).
     pub psnr_y: f64,
+    /// PSNR-Y of what a player with a fixed 150 ms playout delay shows for each captured frame
+    /// (the frame itself if it was decoded within 150 ms of capture, else the latest earlier one
+    /// that was) against the captured frame: drops, freezes and lateness count (`rtvc rc`'s
+    /// `psnr_y_display`).
+    pub psnr_y_display: f64,
     /// Keyframe requests (PLI) the receiver sent.
     pub keyframe_requests: u64,
     /// Retransmission requests (NACK) the sender received for this stream.
@@ -58,8 +67,18 @@ pub struct StreamReport {
 /// Accumulates one stream.
 #[derive(Debug, Default, Clone)]
 pub struct StreamStats {
+    /// Frames captured for the connection.
+    pub captured: u64,
     /// Frames handed to the connection.
     pub frames_sent: u64,
+    /// Pictures shown in the last seconds: (shown ms, capture µs, picture).
+    pub screen: std::collections::VecDeque<(f64, i64, rtvc_codec::Frame)>,
+    /// Captures to judge on screen: (capture µs, when, ms).
+    pub to_judge: std::collections::VecDeque<(i64, f64)>,
+    /// Sum and count of on-screen MSE.
+    pub display_mse_sum: f64,
+    /// Count of on-screen MSE samples.
+    pub display_n: u64,
     /// PLIs sent.
     pub keyframe_requests: u64,
     /// Media bytes received.
@@ -169,11 +188,17 @@ pub fn round(v: f64, d: i32) -> f64 {
     (v * m).round() / m
 }
 
-/// The summary over all streams: sums of frames and requests, the worst freezes, recovery
-/// and PSNR, the median of latencies and rates.
+/// The summary over all streams: sums of frames and requests, the worst freezes, recovery,
+/// drops and PSNR, the median of latencies and rates.
 pub fn summarize(streams: &[StreamReport], codec: &str) -> StreamReport {
     let median = |f: &dyn Fn(&StreamReport) -> f64| {
-        percentile(&streams.iter().map(f).collect::<Vec<_>>(), 50.0)
+        let mut v: Vec<f64> = streams.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => v[n / 2],
+            n => round((v[n / 2 - 1] + v[n / 2]) / 2.0, 1),
+        }
     };
     let max = |f: &dyn Fn(&StreamReport) -> f64| streams.iter().map(f).fold(0.0, f64::max);
     let opt_max =
@@ -182,7 +207,9 @@ pub fn summarize(streams: &[StreamReport], codec: &str) -> StreamReport {
         from: "all".into(),
         to: "all".into(),
         codec: codec.into(),
+        frames_captured: streams.iter().map(|s| s.frames_captured).sum(),
         frames_sent: streams.iter().map(|s| s.frames_sent).sum(),
+        drops_pct: max(&|s| s.drops_pct),
         frames_decoded: streams.iter().map(|s| s.frames_decoded).sum(),
         freezes: streams.iter().map(|s| s.freezes).max().unwrap_or(0),
         max_freeze_ms: max(&|s| s.max_freeze_ms),
@@ -192,6 +219,11 @@ pub fn summarize(streams: &[StreamReport], codec: &str) -> StreamReport {
         psnr_y: streams
             .iter()
             .map(|s| s.psnr_y)
+            .reduce(f64::min)
+            .unwrap_or(0.0),
+        psnr_y_display: streams
+            .iter()
+            .map(|s| s.psnr_y_display)
             .reduce(f64::min)
             .unwrap_or(0.0),
         keyframe_requests: streams.iter().map(|s| s.keyframe_requests).sum(),
