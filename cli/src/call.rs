@@ -301,7 +301,7 @@ pub fn run(args: &CallArgs, bare: bool) -> Result<(), CliError> {
 fn call_error(e: CallError) -> CliError {
     match e {
         CallError::Setup(m) => CliError::Usage(m),
-        CallError::Trace(t) => CliError::Usage(t.to_string()),
+        CallError::Trace(t) => crate::rc::trace_error(t),
         CallError::Link(l) => CliError::Usage(l.to_string()),
         other => CliError::Check(other.to_string()),
     }

@@ -94,9 +94,10 @@ struct Tag {
     last: bool,
 }
 
-fn trace_error(e: TraceError) -> CliError {
+pub(crate) fn trace_error(e: TraceError) -> CliError {
     match e {
         TraceError::Io { path, source } => CliError::io(&path, source),
+        TraceError::BadScale(x) => CliError::Usage(format!("--trace-scale {x} must be > 0")),
         other => CliError::Usage(other.to_string()),
     }
 }

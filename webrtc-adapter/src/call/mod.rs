@@ -703,22 +703,28 @@ impl Call {
                 self.stats[i * n + j].nacks = nacks;
             }
             RtcEvent::RemotePaused(p) => {
+                // str0m says "not paused" when a stream starts: only a resumption is news.
+                let c = conn(&mut self.parts, i, j);
+                let news = p || c.remote_paused;
+                c.remote_paused = p;
                 if p {
                     self.stats[j * n + i].paused_seen = true;
                 }
-                self.event(
-                    t,
-                    format!(
-                        "{} sees {} {}",
-                        name(i),
-                        name(j),
-                        if p {
-                            "paused (camera off)"
-                        } else {
-                            "sending again"
-                        }
-                    ),
-                );
+                if news {
+                    self.event(
+                        t,
+                        format!(
+                            "{} sees {} {}",
+                            name(i),
+                            name(j),
+                            if p {
+                                "pause (nothing for 1.5 s)"
+                            } else {
+                                "send again"
+                            }
+                        ),
+                    );
+                }
             }
         }
         Ok(())
