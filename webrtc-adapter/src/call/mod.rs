@@ -62,6 +62,9 @@ pub const ICE_RESTART_AFTER_MS: f64 = 5000.0;
 /// libwebrtc's congestion-window pushback: what goes into a dead path is lost, and comes back
 /// as a burst of retransmissions in front of the keyframe that would end the freeze.
 pub const SILENCE_HOLD_MS: f64 = 300.0;
+/// Share of str0m's estimate given to the encoder: the estimate counts payload only (str0m#581)
+/// and retransmissions and probes ride on the same link.
+pub const ESTIMATE_SHARE: f64 = 0.85;
 /// IP + UDP header bytes added to each datagram on the wire.
 const IP_UDP_OVERHEAD: usize = 28;
 /// Captured frames kept for judging decoded pictures, ms.
@@ -747,7 +750,9 @@ impl Call {
         let bps = if p.paused {
             0
         } else {
-            (estimate.min(u64::from(max)) as u32).max(30_000)
+            ((estimate as f64 * ESTIMATE_SHARE) as u64)
+                .min(u64::from(max))
+                .max(30_000) as u32
         };
         let stream = &mut p.streams[s];
         stream.rate_bps = bps;
