@@ -170,3 +170,38 @@ fn the_header_compiles_alone_as_c99_and_as_cpp17() {
         );
     }
 }
+
+#[test]
+fn the_shared_library_exports_only_rtvc_symbols() {
+    if !require_tool("the_shared_library_exports_only_rtvc_symbols", "nm") {
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(ffi_dir())
+        .args(["rustc", "--release", "-p", "rtvc-ffi", "--lib", "--crate-type", "cdylib"])
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "building librtvc.so failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ffi_dir().join("../target"));
+    let so = target.join("release/librtvc.so");
+    let nm = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&so)
+        .output()
+        .expect("run nm");
+    assert!(nm.status.success());
+    let symbols: Vec<String> = String::from_utf8_lossy(&nm.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(String::from))
+        .collect();
+    assert!(symbols.iter().any(|s| s == "rtvc_encoder_new"), "{symbols:?}");
+    let foreign: Vec<&String> = symbols.iter().filter(|s| !s.starts_with("rtvc_")).collect();
+    assert!(foreign.is_empty(), "exported beyond rtvc_*: {foreign:?}");
+}
