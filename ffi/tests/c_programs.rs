@@ -179,7 +179,15 @@ fn the_shared_library_exports_only_rtvc_symbols() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(ffi_dir())
-        .args(["rustc", "--release", "-p", "rtvc-ffi", "--lib", "--crate-type", "cdylib"])
+        .args([
+            "rustc",
+            "--release",
+            "-p",
+            "rtvc-ffi",
+            "--lib",
+            "--crate-type",
+            "cdylib",
+        ])
         .output()
         .expect("run cargo");
     assert!(
@@ -201,7 +209,10 @@ fn the_shared_library_exports_only_rtvc_symbols() {
         .lines()
         .filter_map(|l| l.split_whitespace().nth(2).map(String::from))
         .collect();
-    assert!(symbols.iter().any(|s| s == "rtvc_encoder_new"), "{symbols:?}");
+    assert!(
+        symbols.iter().any(|s| s == "rtvc_encoder_new"),
+        "{symbols:?}"
+    );
     let foreign: Vec<&String> = symbols.iter().filter(|s| !s.starts_with("rtvc_")).collect();
     assert!(foreign.is_empty(), "exported beyond rtvc_*: {foreign:?}");
 }
