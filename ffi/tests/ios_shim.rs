@@ -1,0 +1,124 @@
+//! The Objective-C shim (`ios/RTCRtvc/`) against the real generated header: compiled with clang
+//! (`-fobjc-arc -fblocks -Werror`, `-fsyntax-only` and to an arm64-apple-ios Mach-O object)
+//! with the small Foundation / WebRTC stub headers in `ios/stubs/`, and every `rtvc_*` symbol it
+//! needs found in `librtvc.a` built for `aarch64-apple-ios` (without codec backends: the C
+//! codecs need the iOS SDK, which this machine does not have). The iOS part is skipped, and says
+//! so, where the Rust target is not installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rtvc_testkit::shared::require_tool;
+
+fn ffi_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn clang(extra: &[&str]) -> std::process::Output {
+    Command::new("clang")
+        .args(["-x", "objective-c", "-target", "arm64-apple-ios14.0", "-ffreestanding"])
+        .args(["-fobjc-arc", "-fblocks", "-Werror", "-Wall", "-Wextra"])
+        .arg("-I")
+        .arg(ffi_dir().join("ios/stubs"))
+        .arg("-I")
+        .arg(ffi_dir().join("include"))
+        .args(extra)
+        .arg(ffi_dir().join("ios/RTCRtvc/RTCRtvc.m"))
+        .output()
+        .expect("run clang")
+}
+
+fn object() -> PathBuf {
+    let o = Path::new(env!("CARGO_TARGET_TMPDIR")).join("RTCRtvc.o");
+    let out = clang(&["-c", "-o", o.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "clang -c: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    o
+}
+
+#[test]
+fn the_shim_compiles_against_the_generated_header() {
+    if !require_tool("the_shim_compiles_against_the_generated_header", "clang") {
+        return;
+    }
+    let out = clang(&["-fsyntax-only"]);
+    assert!(
+        out.status.success(),
+        "clang -fsyntax-only: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = object();
+    let bytes = std::fs::read(&o).unwrap();
+    // Mach-O 64-bit magic, little endian (0xfeedfacf).
+    assert_eq!(&bytes[..4], &[0xcf, 0xfa, 0xed, 0xfe], "a Mach-O object");
+}
+
+fn nm(args: &[&str], file: &Path) -> Vec<String> {
+    let out = Command::new("llvm-nm")
+        .args(args)
+        .arg(file)
+        .output()
+        .expect("run llvm-nm");
+    // Debian's llvm-nm 14 cannot read the LLVM bitcode rustc embeds in the standard library's
+    // members and exits with 1 for them; the symbols of every other member are listed.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_rtvc_symbol_the_shim_needs_is_in_the_ios_library() {
+    if !require_tool("every_rtvc_symbol_the_shim_needs_is_in_the_ios_library", "clang")
+        || !require_tool("every_rtvc_symbol_the_shim_needs_is_in_the_ios_library", "llvm-nm")
+    {
+        return;
+    }
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("aarch64-apple-ios"))
+        .unwrap_or(false);
+    if !installed {
+        eprintln!(
+            "SKIPPED every_rtvc_symbol_the_shim_needs_is_in_the_ios_library: the Rust target \
+             aarch64-apple-ios is not installed (rustup target add aarch64-apple-ios)"
+        );
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(ffi_dir())
+        .args(["rustc", "--release", "--target", "aarch64-apple-ios", "-p", "rtvc-ffi"])
+        .args(["--no-default-features", "--lib", "--crate-type", "staticlib"])
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "building librtvc.a for iOS failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ffi_dir().join("../target"));
+    let lib = target.join("aarch64-apple-ios/release/librtvc.a");
+    let defined: Vec<String> = nm(&["--defined-only"], &lib)
+        .into_iter()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (_, kind, name) = (f.next()?, f.next()?, f.next()?);
+            (kind == "T").then(|| name.to_string())
+        })
+        .collect();
+    let needed: Vec<String> = nm(&["-u"], &object())
+        .into_iter()
+        .map(|l| l.trim().to_string())
+        .filter(|s| s.starts_with("_rtvc_"))
+        .collect();
+    assert!(needed.len() >= 20, "{needed:?}");
+    let missing: Vec<&String> = needed.iter().filter(|s| !defined.contains(s)).collect();
+    assert!(missing.is_empty(), "not in the iOS librtvc.a: {missing:?}");
+}
