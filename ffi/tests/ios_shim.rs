@@ -16,7 +16,13 @@ fn ffi_dir() -> &'static Path {
 
 fn clang(extra: &[&str]) -> std::process::Output {
     Command::new("clang")
-        .args(["-x", "objective-c", "-target", "arm64-apple-ios14.0", "-ffreestanding"])
+        .args([
+            "-x",
+            "objective-c",
+            "-target",
+            "arm64-apple-ios14.0",
+            "-ffreestanding",
+        ])
         .args(["-fobjc-arc", "-fblocks", "-Werror", "-Wall", "-Wextra"])
         .arg("-I")
         .arg(ffi_dir().join("ios/stubs"))
@@ -72,9 +78,13 @@ fn nm(args: &[&str], file: &Path) -> Vec<String> {
 
 #[test]
 fn every_rtvc_symbol_the_shim_needs_is_in_the_ios_library() {
-    if !require_tool("every_rtvc_symbol_the_shim_needs_is_in_the_ios_library", "clang")
-        || !require_tool("every_rtvc_symbol_the_shim_needs_is_in_the_ios_library", "llvm-nm")
-    {
+    if !require_tool(
+        "every_rtvc_symbol_the_shim_needs_is_in_the_ios_library",
+        "clang",
+    ) || !require_tool(
+        "every_rtvc_symbol_the_shim_needs_is_in_the_ios_library",
+        "llvm-nm",
+    ) {
         return;
     }
     let installed = Command::new("rustup")
@@ -92,8 +102,20 @@ fn every_rtvc_symbol_the_shim_needs_is_in_the_ios_library() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(ffi_dir())
-        .args(["rustc", "--release", "--target", "aarch64-apple-ios", "-p", "rtvc-ffi"])
-        .args(["--no-default-features", "--lib", "--crate-type", "staticlib"])
+        .args([
+            "rustc",
+            "--release",
+            "--target",
+            "aarch64-apple-ios",
+            "-p",
+            "rtvc-ffi",
+        ])
+        .args([
+            "--no-default-features",
+            "--lib",
+            "--crate-type",
+            "staticlib",
+        ])
         .output()
         .expect("run cargo");
     assert!(
