@@ -144,3 +144,18 @@ fn every_rtvc_symbol_the_shim_needs_is_in_the_ios_library() {
     let missing: Vec<&String> = needed.iter().filter(|s| !defined.contains(s)).collect();
     assert!(missing.is_empty(), "not in the iOS librtvc.a: {missing:?}");
 }
+
+#[test]
+fn the_xcframework_script_parses() {
+    // It runs on a Mac only (xcrun, lipo, xcodebuild); here bash checks its syntax.
+    let out = Command::new("bash")
+        .arg("-n")
+        .arg(ffi_dir().join("ios/build-xcframework.sh"))
+        .output()
+        .expect("run bash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
