@@ -14,7 +14,10 @@ fn ffi_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn clang(extra: &[&str]) -> std::process::Output {
+/// The shim's sources.
+const SOURCES: &[&str] = &["RTCRtvc", "RTCRtvcVideoToolbox"];
+
+fn clang(source: &str, extra: &[&str]) -> std::process::Output {
     Command::new("clang")
         .args([
             "-x",
@@ -29,14 +32,14 @@ fn clang(extra: &[&str]) -> std::process::Output {
         .arg("-I")
         .arg(ffi_dir().join("include"))
         .args(extra)
-        .arg(ffi_dir().join("ios/RTCRtvc/RTCRtvc.m"))
+        .arg(ffi_dir().join(format!("ios/RTCRtvc/{source}.m")))
         .output()
         .expect("run clang")
 }
 
-fn object() -> PathBuf {
-    let o = Path::new(env!("CARGO_TARGET_TMPDIR")).join("RTCRtvc.o");
-    let out = clang(&["-c", "-o", o.to_str().unwrap()]);
+fn object(source: &str) -> PathBuf {
+    let o = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{source}.o"));
+    let out = clang(source, &["-c", "-o", o.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "clang -c: {}",
@@ -50,16 +53,21 @@ fn the_shim_compiles_against_the_generated_header() {
     if !require_tool("the_shim_compiles_against_the_generated_header", "clang") {
         return;
     }
-    let out = clang(&["-fsyntax-only"]);
-    assert!(
-        out.status.success(),
-        "clang -fsyntax-only: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let o = object();
-    let bytes = std::fs::read(&o).unwrap();
-    // Mach-O 64-bit magic, little endian (0xfeedfacf).
-    assert_eq!(&bytes[..4], &[0xcf, 0xfa, 0xed, 0xfe], "a Mach-O object");
+    for source in SOURCES {
+        let out = clang(source, &["-fsyntax-only"]);
+        assert!(
+            out.status.success(),
+            "clang -fsyntax-only {source}.m: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = std::fs::read(object(source)).unwrap();
+        // Mach-O 64-bit magic, little endian (0xfeedfacf).
+        assert_eq!(
+            &bytes[..4],
+            &[0xcf, 0xfa, 0xed, 0xfe],
+            "{source}: a Mach-O object"
+        );
+    }
 }
 
 fn nm(args: &[&str], file: &Path) -> Vec<String> {
@@ -135,8 +143,9 @@ fn every_rtvc_symbol_the_shim_needs_is_in_the_ios_library() {
             (kind == "T").then(|| name.to_string())
         })
         .collect();
-    let needed: Vec<String> = nm(&["-u"], &object())
-        .into_iter()
+    let needed: Vec<String> = SOURCES
+        .iter()
+        .flat_map(|source| nm(&["-u"], &object(source)))
         .map(|l| l.trim().to_string())
         .filter(|s| s.starts_with("_rtvc_"))
         .collect();

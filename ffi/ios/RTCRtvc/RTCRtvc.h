@@ -18,10 +18,16 @@
 
 NS_ASSUME_NONNULL_BEGIN
 
+/* The VideoToolbox H.264 encoder as an rtvc hardware vtable (RTCRtvcVideoToolbox.m). */
+const rtvc_hw_encoder_vtable *RTCRtvcVideoToolboxH264(void);
+
 /* Called when an encoder gives up its hardware: from, to, the reason in words. */
 typedef void (^RTCRtvcFallbackBlock)(NSString *from, NSString *to, NSString *reason);
 
+/* -init registers VideoToolbox H.264 (42e01f, packetization mode 1) at the preferred tier;
+ * -initSoftwareOnly does not. */
 @interface RTCRtvcVideoEncoderFactory : NSObject <RTCVideoEncoderFactory, RTCVideoEncoderSelector>
+- (instancetype)initSoftwareOnly;
 /* Registers the host's hardware encoder (the table is copied; its functions must outlive the
  * encoders). Returns NO for a format rtvc cannot parse or a table without create/encode/destroy. */
 - (BOOL)registerHardwareEncoder:(const rtvc_hw_encoder_vtable *)vtable

@@ -227,7 +227,7 @@ static void OnFallback(void *userdata, const rtvc_fallback_event *e) {
               [NSString stringWithUTF8String:e->message]);
 }
 
-- (instancetype)init {
+- (instancetype)initSoftwareOnly {
     self = [super init];
     if (self) {
         if (rtvc_encoder_factory_new(&_factory) == RTVC_OK)
@@ -236,6 +236,15 @@ static void OnFallback(void *userdata, const rtvc_fallback_event *e) {
         else
             _factory = NULL;
     }
+    return self;
+}
+
+- (instancetype)init {
+    self = [self initSoftwareOnly];
+    if (self && _factory)
+        (void)rtvc_encoder_factory_register_hardware(
+            _factory, "H264", "profile-level-id=42e01f;packetization-mode=1",
+            RTCRtvcVideoToolboxH264());
     return self;
 }
 
