@@ -606,17 +606,23 @@ extern "C" {
 /*
  A static, NUL-terminated English message for a result code (any value: unknown codes get
  "unknown result code").
+
+ Thread safety: any thread, any time.
  */
 const char *rtvc_result_message(uint32_t result);
 
 /*
  rtvc's version, e.g. `"0.1.0"` (static, NUL-terminated).
+
+ Thread safety: any thread, any time.
  */
 const char *rtvc_version(void);
 
 /*
  Our decoder for `name` + `fmtp`, for pictures up to 1920x1080 on 2 cores (see
  [`rtvc_decoder_configure`]), giving I420.
+
+ Thread safety: any thread, any time.
 
  # Safety
  Strings NUL-terminated; `out` valid for writing.
@@ -626,6 +632,8 @@ rtvc_result rtvc_decoder_new(const char *name, const char *fmtp, rtvc_decoder **
 /*
  Frees a decoder. NULL is fine; a second free is refused with `RTVC_INVALID_HANDLE`.
 
+ Thread safety: one thread at a time for this handle; other handles are independent.
+
  # Safety
  `decoder` is NULL or a handle not in use by another thread.
  */
@@ -633,6 +641,8 @@ rtvc_result rtvc_decoder_free(rtvc_decoder *decoder);
 
 /*
  Reconfigures for pictures up to `max_width`x`max_height` on `cores` cores.
+
+ Thread safety: one thread at a time for this handle; other handles are independent.
 
  # Safety
  `decoder` is a live handle.
@@ -644,6 +654,8 @@ rtvc_result rtvc_decoder_configure(rtvc_decoder *decoder,
 
 /*
  Where pictures go, and in which layout (an `rtvc_pixel_format` value).
+
+ Thread safety: one thread at a time for this handle; other handles are independent.
 
  # Safety
  `decoder` is a live handle.
@@ -658,6 +670,8 @@ rtvc_result rtvc_decoder_set_callback(rtvc_decoder *decoder,
  were lost before this one. A picture goes to the callback before this returns;
  `RTVC_REQUEST_KEYFRAME` says nothing can be shown until a keyframe (send a PLI).
 
+ Thread safety: one thread at a time for this handle; other handles are independent.
+
  # Safety
  `decoder` is a live handle; `data` valid for `len` bytes.
  */
@@ -671,6 +685,8 @@ rtvc_result rtvc_decoder_decode(rtvc_decoder *decoder,
 /*
  A new factory with our software encoders.
 
+ Thread safety: any thread, any time.
+
  # Safety
  `out` is valid for writing a pointer.
  */
@@ -679,6 +695,8 @@ rtvc_result rtvc_encoder_factory_new(rtvc_encoder_factory **out);
 /*
  Frees a factory (encoders made by it live on). NULL is fine; a second free is refused.
 
+ Thread safety: one thread at a time for this handle; other handles are independent.
+
  # Safety
  `factory` is NULL or a handle from [`rtvc_encoder_factory_new`], not in use elsewhere.
  */
@@ -686,6 +704,8 @@ rtvc_result rtvc_encoder_factory_free(rtvc_encoder_factory *factory);
 
 /*
  Reports every hardware → software switch of encoders this factory makes from now on.
+
+ Thread safety: one thread at a time for this handle; other handles are independent.
 
  # Safety
  `factory` is a live handle; `callback` may be called from the thread that encodes.
@@ -697,6 +717,8 @@ rtvc_result rtvc_encoder_factory_set_fallback_callback(rtvc_encoder_factory *fac
 /*
  Whether this factory supports `name` + `fmtp` (with `scalability_mode`, NULL: any), and
  whether it would be power efficient (a registered hardware encoder).
+
+ Thread safety: one thread at a time for this handle; other handles are independent.
 
  # Safety
  `factory` is a live handle; strings NULL or NUL-terminated; outputs valid for writing.
@@ -712,6 +734,8 @@ rtvc_result rtvc_encoder_factory_query(rtvc_encoder_factory *factory,
  An encoder for `name` + `fmtp` from `factory` (a registered hardware encoder first, ours
  when it fails).
 
+ Thread safety: one thread at a time for this handle; other handles are independent.
+
  # Safety
  `factory` is a live handle; strings NUL-terminated; `out` valid for writing.
  */
@@ -724,6 +748,8 @@ rtvc_result rtvc_encoder_factory_create(rtvc_encoder_factory *factory,
  Our software encoder for `name` + `fmtp` (e.g. `"AV1"`, `""`; `"H264"`,
  `"profile-level-id=42e01f;packetization-mode=1"`).
 
+ Thread safety: any thread, any time.
+
  # Safety
  Strings NUL-terminated; `out` valid for writing.
  */
@@ -732,6 +758,8 @@ rtvc_result rtvc_encoder_new(const char *name, const char *fmtp, rtvc_encoder **
 /*
  Frees an encoder. NULL is fine; a second free is refused with `RTVC_INVALID_HANDLE`.
 
+ Thread safety: one thread at a time for this handle; other handles are independent.
+
  # Safety
  `encoder` is NULL or a handle not in use by another thread.
  */
@@ -739,6 +767,8 @@ rtvc_result rtvc_encoder_free(rtvc_encoder *encoder);
 
 /*
  Where encoded frames (and drops) go; called during `rtvc_encoder_encode`.
+
+ Thread safety: one thread at a time for this handle; other handles are independent.
 
  # Safety
  `encoder` is a live handle.
@@ -751,6 +781,8 @@ rtvc_result rtvc_encoder_set_callbacks(rtvc_encoder *encoder,
 /*
  Starts (or restarts) the encoder.
 
+ Thread safety: one thread at a time for this handle; other handles are independent.
+
  # Safety
  `encoder` is a live handle; `settings` valid for reading.
  */
@@ -759,6 +791,8 @@ rtvc_result rtvc_encoder_init(rtvc_encoder *encoder, const rtvc_encoder_settings
 /*
  Encodes one frame (I420, or NV12 with `v` NULL); a keyframe when `keyframe`. The encoded
  image (or the drop) goes to the callbacks before this returns.
+
+ Thread safety: one thread at a time for this handle; other handles are independent.
 
  # Safety
  `encoder` is a live handle; `frame` and its planes are valid for reading.
@@ -769,6 +803,8 @@ rtvc_result rtvc_encoder_encode(rtvc_encoder *encoder, const rtvc_frame *frame, 
  New rates as the iOS SDK passes them (`setBitrate:framerate:`): total kbps and fps. 0 kbps
  pauses; the first frame after it is a keyframe.
 
+ Thread safety: one thread at a time for this handle; other handles are independent.
+
  # Safety
  `encoder` is a live handle.
  */
@@ -777,6 +813,8 @@ rtvc_result rtvc_encoder_set_rates(rtvc_encoder *encoder, uint32_t kbps, uint32_
 /*
  New rates per temporal layer (libwebrtc's allocation): `layers` bitrates in bits/s, lowest
  layer first, and the frame rate.
+
+ Thread safety: one thread at a time for this handle; other handles are independent.
 
  # Safety
  `encoder` is a live handle; `bps` valid for `layers` values.
@@ -789,6 +827,8 @@ rtvc_result rtvc_encoder_set_layer_rates(rtvc_encoder *encoder,
 /*
  The encoder's facts (valid before init).
 
+ Thread safety: one thread at a time for this handle; other handles are independent.
+
  # Safety
  `encoder` is a live handle; `out` valid for writing.
  */
@@ -796,11 +836,15 @@ rtvc_result rtvc_encoder_get_info(rtvc_encoder *encoder, rtvc_encoder_info *out)
 
 /*
  How many formats this build can encode.
+
+ Thread safety: any thread, any time.
  */
 size_t rtvc_encoder_format_count(void);
 
 /*
  How many formats this build can decode.
+
+ Thread safety: any thread, any time.
  */
 size_t rtvc_decoder_format_count(void);
 
@@ -808,6 +852,8 @@ size_t rtvc_decoder_format_count(void);
  Encoder format `index` (0 = most preferred): its SDP codec name (e.g. `AV1`, `H264`) into
  `name` (`name_len` bytes) and its `fmtp` line into `fmtp` (`fmtp_len` bytes), NUL-terminated.
  64 bytes hold any name, 256 any fmtp.
+
+ Thread safety: any thread, any time.
 
  # Safety
  `name` and `fmtp` are valid for `name_len` and `fmtp_len` bytes of writing.
@@ -820,6 +866,8 @@ rtvc_result rtvc_encoder_format(size_t index,
 
 /*
  Decoder format `index`, as [`rtvc_encoder_format`].
+
+ Thread safety: any thread, any time.
 
  # Safety
  As [`rtvc_encoder_format`].
@@ -835,6 +883,8 @@ rtvc_result rtvc_decoder_format(size_t index,
  `"L1T2"`, `"L1T3"`; NULL: any); `power_efficient` is false for software (see the encoder
  factory for hardware).
 
+ Thread safety: any thread, any time.
+
  # Safety
  Strings are NULL or NUL-terminated; outputs valid for writing.
  */
@@ -846,6 +896,8 @@ rtvc_result rtvc_query_codec_support(const char *name,
 
 /*
  Gives the encoded frame to rtvc (from inside the vtable's `encode`): `data` is copied.
+
+ Thread safety: only from inside the vtable's `encode`, on the thread running it.
 
  # Safety
  `sink` is the pointer `encode` got; `data` valid for `len` bytes.
@@ -862,6 +914,8 @@ rtvc_result rtvc_hw_sink_deliver(rtvc_hw_sink *sink,
  table is copied; its functions and userdata must stay valid while encoders made by the
  factory live.
 
+ Thread safety: one thread at a time for this handle; other handles are independent.
+
  # Safety
  `factory` is a live handle; strings NUL-terminated; `vtable` readable.
  */
@@ -872,6 +926,8 @@ rtvc_result rtvc_encoder_factory_register_hardware(rtvc_encoder_factory *factory
 
 /*
  Decides codec, path, size and frame rate for `device` on `network` in `call`.
+
+ Thread safety: any thread, any time.
 
  # Safety
  Inputs readable, `out` writable.

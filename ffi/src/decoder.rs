@@ -69,6 +69,8 @@ pub struct rtvc_decoder {
 /// Our decoder for `name` + `fmtp`, for pictures up to 1920x1080 on 2 cores (see
 /// [`rtvc_decoder_configure`]), giving I420.
 ///
+/// Thread safety: any thread, any time.
+///
 /// # Safety
 /// Strings NUL-terminated; `out` valid for writing.
 #[unsafe(no_mangle)]
@@ -107,6 +109,8 @@ pub unsafe extern "C" fn rtvc_decoder_new(
 
 /// Frees a decoder. NULL is fine; a second free is refused with `RTVC_INVALID_HANDLE`.
 ///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
+///
 /// # Safety
 /// `decoder` is NULL or a handle not in use by another thread.
 #[unsafe(no_mangle)]
@@ -116,6 +120,8 @@ pub unsafe extern "C" fn rtvc_decoder_free(decoder: *mut rtvc_decoder) -> rtvc_r
 }
 
 /// Reconfigures for pictures up to `max_width`x`max_height` on `cores` cores.
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `decoder` is a live handle.
@@ -143,6 +149,8 @@ pub unsafe extern "C" fn rtvc_decoder_configure(
 }
 
 /// Where pictures go, and in which layout (an `rtvc_pixel_format` value).
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `decoder` is a live handle.
@@ -211,6 +219,8 @@ fn deliver(d: &mut rtvc_decoder, pic: &Frame, rtp_timestamp: u32) -> Result<(), 
 /// Decodes one complete frame (`len` bytes: AV1 OBUs or H.264 Annex B). `missing_frames`: frames
 /// were lost before this one. A picture goes to the callback before this returns;
 /// `RTVC_REQUEST_KEYFRAME` says nothing can be shown until a keyframe (send a PLI).
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `decoder` is a live handle; `data` valid for `len` bytes.

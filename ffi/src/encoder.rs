@@ -198,6 +198,8 @@ unsafe impl Sync for Userdata {}
 
 /// A new factory with our software encoders.
 ///
+/// Thread safety: any thread, any time.
+///
 /// # Safety
 /// `out` is valid for writing a pointer.
 #[unsafe(no_mangle)]
@@ -221,6 +223,8 @@ pub unsafe extern "C" fn rtvc_encoder_factory_new(
 
 /// Frees a factory (encoders made by it live on). NULL is fine; a second free is refused.
 ///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
+///
 /// # Safety
 /// `factory` is NULL or a handle from [`rtvc_encoder_factory_new`], not in use elsewhere.
 #[unsafe(no_mangle)]
@@ -232,6 +236,8 @@ pub unsafe extern "C" fn rtvc_encoder_factory_free(
 }
 
 /// Reports every hardware → software switch of encoders this factory makes from now on.
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `factory` is a live handle; `callback` may be called from the thread that encodes.
@@ -275,6 +281,8 @@ pub unsafe extern "C" fn rtvc_encoder_factory_set_fallback_callback(
 
 /// Whether this factory supports `name` + `fmtp` (with `scalability_mode`, NULL: any), and
 /// whether it would be power efficient (a registered hardware encoder).
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `factory` is a live handle; strings NULL or NUL-terminated; outputs valid for writing.
@@ -331,6 +339,8 @@ fn new_encoder(encoder: Box<dyn WebRtcEncoder>) -> *mut rtvc_encoder {
 /// An encoder for `name` + `fmtp` from `factory` (a registered hardware encoder first, ours
 /// when it fails).
 ///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
+///
 /// # Safety
 /// `factory` is a live handle; strings NUL-terminated; `out` valid for writing.
 #[unsafe(no_mangle)]
@@ -360,6 +370,8 @@ pub unsafe extern "C" fn rtvc_encoder_factory_create(
 /// Our software encoder for `name` + `fmtp` (e.g. `"AV1"`, `""`; `"H264"`,
 /// `"profile-level-id=42e01f;packetization-mode=1"`).
 ///
+/// Thread safety: any thread, any time.
+///
 /// # Safety
 /// Strings NUL-terminated; `out` valid for writing.
 #[unsafe(no_mangle)]
@@ -384,6 +396,8 @@ pub unsafe extern "C" fn rtvc_encoder_new(
 
 /// Frees an encoder. NULL is fine; a second free is refused with `RTVC_INVALID_HANDLE`.
 ///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
+///
 /// # Safety
 /// `encoder` is NULL or a handle not in use by another thread.
 #[unsafe(no_mangle)]
@@ -393,6 +407,8 @@ pub unsafe extern "C" fn rtvc_encoder_free(encoder: *mut rtvc_encoder) -> rtvc_r
 }
 
 /// Where encoded frames (and drops) go; called during `rtvc_encoder_encode`.
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `encoder` is a live handle.
@@ -445,6 +461,8 @@ pub(crate) fn settings_from(s: &rtvc_encoder_settings) -> Result<EncoderSettings
 }
 
 /// Starts (or restarts) the encoder.
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `encoder` is a live handle; `settings` valid for reading.
@@ -554,6 +572,8 @@ pub(crate) unsafe fn import(pool: &FramePool, f: &rtvc_frame) -> Result<Frame, r
 /// Encodes one frame (I420, or NV12 with `v` NULL); a keyframe when `keyframe`. The encoded
 /// image (or the drop) goes to the callbacks before this returns.
 ///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
+///
 /// # Safety
 /// `encoder` is a live handle; `frame` and its planes are valid for reading.
 #[unsafe(no_mangle)]
@@ -620,6 +640,8 @@ pub unsafe extern "C" fn rtvc_encoder_encode(
 /// New rates as the iOS SDK passes them (`setBitrate:framerate:`): total kbps and fps. 0 kbps
 /// pauses; the first frame after it is a keyframe.
 ///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
+///
 /// # Safety
 /// `encoder` is a live handle.
 #[unsafe(no_mangle)]
@@ -645,6 +667,8 @@ pub unsafe extern "C" fn rtvc_encoder_set_rates(
 
 /// New rates per temporal layer (libwebrtc's allocation): `layers` bitrates in bits/s, lowest
 /// layer first, and the frame rate.
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `encoder` is a live handle; `bps` valid for `layers` values.
@@ -694,6 +718,8 @@ pub(crate) fn info_out(i: &EncoderInfo, out: &mut rtvc_encoder_info) -> Result<(
 }
 
 /// The encoder's facts (valid before init).
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `encoder` is a live handle; `out` valid for writing.

@@ -35,12 +35,16 @@ fn format_at(formats: &[VideoFormat], index: usize) -> Result<&VideoFormat, rtvc
 }
 
 /// How many formats this build can encode.
+///
+/// Thread safety: any thread, any time.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtvc_encoder_format_count() -> usize {
     std::panic::catch_unwind(|| rtvc_webrtc::encoder_formats(&registry()).len()).unwrap_or(0)
 }
 
 /// How many formats this build can decode.
+///
+/// Thread safety: any thread, any time.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtvc_decoder_format_count() -> usize {
     std::panic::catch_unwind(|| rtvc_webrtc::decoder_formats(&registry()).len()).unwrap_or(0)
@@ -49,6 +53,8 @@ pub extern "C" fn rtvc_decoder_format_count() -> usize {
 /// Encoder format `index` (0 = most preferred): its SDP codec name (e.g. `AV1`, `H264`) into
 /// `name` (`name_len` bytes) and its `fmtp` line into `fmtp` (`fmtp_len` bytes), NUL-terminated.
 /// 64 bytes hold any name, 256 any fmtp.
+///
+/// Thread safety: any thread, any time.
 ///
 /// # Safety
 /// `name` and `fmtp` are valid for `name_len` and `fmtp_len` bytes of writing.
@@ -72,6 +78,8 @@ pub unsafe extern "C" fn rtvc_encoder_format(
 }
 
 /// Decoder format `index`, as [`rtvc_encoder_format`].
+///
+/// Thread safety: any thread, any time.
 ///
 /// # Safety
 /// As [`rtvc_encoder_format`].
@@ -97,6 +105,8 @@ pub unsafe extern "C" fn rtvc_decoder_format(
 /// Whether our software encoders support `name` + `fmtp` with `scalability_mode` (`"L1T1"`,
 /// `"L1T2"`, `"L1T3"`; NULL: any); `power_efficient` is false for software (see the encoder
 /// factory for hardware).
+///
+/// Thread safety: any thread, any time.
 ///
 /// # Safety
 /// Strings are NULL or NUL-terminated; outputs valid for writing.

@@ -70,6 +70,8 @@ pub struct rtvc_hw_encoder_vtable {
 
 /// Gives the encoded frame to rtvc (from inside the vtable's `encode`): `data` is copied.
 ///
+/// Thread safety: only from inside the vtable's `encode`, on the thread running it.
+///
 /// # Safety
 /// `sink` is the pointer `encode` got; `data` valid for `len` bytes.
 #[unsafe(no_mangle)]
@@ -266,6 +268,8 @@ impl WebRtcEncoder for HwEncoder {
 /// `"profile-level-id=42e01f;packetization-mode=1"`) with `factory`, preferred over ours. The
 /// table is copied; its functions and userdata must stay valid while encoders made by the
 /// factory live.
+///
+/// Thread safety: one thread at a time for this handle; other handles are independent.
 ///
 /// # Safety
 /// `factory` is a live handle; strings NUL-terminated; `vtable` readable.

@@ -71,6 +71,8 @@ pub enum rtvc_result {
 
 /// A static, NUL-terminated English message for a result code (any value: unknown codes get
 /// "unknown result code").
+///
+/// Thread safety: any thread, any time.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtvc_result_message(result: u32) -> *const c_char {
     use rtvc_result::*;
@@ -111,6 +113,8 @@ pub extern "C" fn rtvc_result_message(result: u32) -> *const c_char {
 }
 
 /// rtvc's version, e.g. `"0.1.0"` (static, NUL-terminated).
+///
+/// Thread safety: any thread, any time.
 #[unsafe(no_mangle)]
 pub extern "C" fn rtvc_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()

@@ -75,6 +75,8 @@ pub struct rtvc_decision {
 
 /// Decides codec, path, size and frame rate for `device` on `network` in `call`.
 ///
+/// Thread safety: any thread, any time.
+///
 /// # Safety
 /// Inputs readable, `out` writable.
 #[unsafe(no_mangle)]
