@@ -30,8 +30,26 @@ pub(crate) unsafe fn format_arg(
     VideoFormat::parse(name, fmtp).map_err(|_| rtvc_result::RTVC_INVALID_ARGUMENT)
 }
 
-fn format_at(formats: &[VideoFormat], index: usize) -> Result<&VideoFormat, rtvc_result> {
-    formats.get(index).ok_or(rtvc_result::RTVC_INVALID_ARGUMENT)
+/// Copies format `index` of `formats` (name, fmtp) into the caller's buffers.
+///
+/// # Safety
+/// `name` and `fmtp` are valid for `name_len` and `fmtp_len` bytes of writing.
+unsafe fn format_out(
+    formats: &[VideoFormat],
+    index: usize,
+    name: *mut c_char,
+    name_len: usize,
+    fmtp: *mut c_char,
+    fmtp_len: usize,
+) -> Result<(), rtvc_result> {
+    let f = formats
+        .get(index)
+        .ok_or(rtvc_result::RTVC_INVALID_ARGUMENT)?;
+    // SAFETY: the caller's buffers, with their lengths.
+    unsafe {
+        copy_out(&f.name, name, name_len)?;
+        copy_out(&f.fmtp(), fmtp, fmtp_len)
+    }
 }
 
 /// How many formats this build can encode.
@@ -68,12 +86,8 @@ pub unsafe extern "C" fn rtvc_encoder_format(
 ) -> rtvc_result {
     guard(|| {
         let formats = rtvc_webrtc::encoder_formats(&registry());
-        let f = format_at(&formats, index)?;
         // SAFETY: the caller's buffers, with their lengths.
-        unsafe {
-            copy_out(&f.name, name, name_len)?;
-            copy_out(&f.fmtp(), fmtp, fmtp_len)
-        }
+        unsafe { format_out(&formats, index, name, name_len, fmtp, fmtp_len) }
     })
 }
 
@@ -93,12 +107,8 @@ pub unsafe extern "C" fn rtvc_decoder_format(
 ) -> rtvc_result {
     guard(|| {
         let formats = rtvc_webrtc::decoder_formats(&registry());
-        let f = format_at(&formats, index)?;
         // SAFETY: the caller's buffers, with their lengths.
-        unsafe {
-            copy_out(&f.name, name, name_len)?;
-            copy_out(&f.fmtp(), fmtp, fmtp_len)
-        }
+        unsafe { format_out(&formats, index, name, name_len, fmtp, fmtp_len) }
     })
 }
 

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+mod common;
+
+use common::{cargo_rustc, ffi_dir, target_dir};
 use rtvc_testkit::shared::require_tool;
 
 const PROGRAMS: &[(&str, &str)] = &[
@@ -17,32 +20,22 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("misuse", "misuse ok"),
 ];
 
-fn ffi_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// Builds `librtvc.a` (this crate's default features) and returns it with the native libraries
 /// it needs (rustc's `native-static-libs`).
 fn static_lib() -> &'static (PathBuf, Vec<String>) {
     static LIB: OnceLock<(PathBuf, Vec<String>)> = OnceLock::new();
     LIB.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(ffi_dir())
-            .args([
-                "rustc",
-                "--release",
-                "-p",
-                "rtvc-ffi",
-                "--lib",
+        let out = cargo_rustc(
+            &[
                 "--crate-type",
                 "staticlib",
-            ])
-            .args(["--", "--print", "native-static-libs"])
-            .output()
-            .expect("run cargo");
+                "--",
+                "--print",
+                "native-static-libs",
+            ],
+            "librtvc.a",
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "building librtvc.a failed:\n{stderr}");
         let libs = stderr
             .lines()
             .find_map(|l| {
@@ -50,10 +43,7 @@ fn static_lib() -> &'static (PathBuf, Vec<String>) {
                     .map(|(_, r)| r.trim().to_string())
             })
             .expect("rustc printed the native libraries");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| ffi_dir().join("../target"));
-        let lib = target.join("release/librtvc.a");
+        let lib = target_dir().join("release/librtvc.a");
         assert!(lib.exists(), "{} not built", lib.display());
         (lib, libs.split_whitespace().map(String::from).collect())
     })
@@ -176,29 +166,8 @@ fn the_shared_library_exports_only_rtvc_symbols() {
     if !require_tool("the_shared_library_exports_only_rtvc_symbols", "nm") {
         return;
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(ffi_dir())
-        .args([
-            "rustc",
-            "--release",
-            "-p",
-            "rtvc-ffi",
-            "--lib",
-            "--crate-type",
-            "cdylib",
-        ])
-        .output()
-        .expect("run cargo");
-    assert!(
-        out.status.success(),
-        "building librtvc.so failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ffi_dir().join("../target"));
-    let so = target.join("release/librtvc.so");
+    cargo_rustc(&["--crate-type", "cdylib"], "librtvc.so");
+    let so = target_dir().join("release/librtvc.so");
     let nm = Command::new("nm")
         .args(["-D", "--defined-only"])
         .arg(&so)
