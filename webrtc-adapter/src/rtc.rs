@@ -139,6 +139,12 @@ pub fn video_format_of(params: &PayloadParams) -> Option<VideoFormat> {
     }
 }
 
+/// Complete frames that may wait behind a missing earlier one (str0m's default is 30).
+pub const REORDERING_FRAMES: usize = 10;
+/// Retransmission cache: packets and age (str0m's defaults).
+const RTX_CACHE_PACKETS: usize = 2000;
+const RTX_CACHE_AGE: Duration = Duration::from_secs(3);
+
 /// An [`RtcConfig`] offering our encoder formats of `codec` (all of them when `None`) in our
 /// preference order, with congestion control (start estimate `start_bps`) and stats every
 /// second.
@@ -147,7 +153,11 @@ pub fn rtc_config(registry: &CodecRegistry, codec: Option<CodecKind>, start_bps:
         .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
         .clear_codecs()
         .enable_bwe(Some(Bitrate::bps(start_bps)))
-        .set_stats_interval(Some(Duration::from_secs(1)));
+        .set_stats_interval(Some(Duration::from_secs(1)))
+        // A complete frame waits for a missing earlier one at most 10 frames (str0m: 30): with a
+        // 3 s outage on LTE that took the first picture after it from 1.07–1.30 s to 0.30–0.61 s
+        // (README, "Calls"), with no more keyframe requests under 5 % loss.
+        .set_reordering_size_video(REORDERING_FRAMES);
     for format in crate::encoder_formats(registry) {
         if codec.is_some_and(|c| format.codec() != Some(c)) {
             continue;
@@ -258,6 +268,7 @@ pub struct PeerConnection {
     mid: Option<Mid>,
     send: Option<(Pt, VideoFormat)>,
     last_sequence_header: Option<Arc<[u8]>>,
+    rtx_cache_set: bool,
     next_timeout: Option<Instant>,
 }
 
@@ -306,6 +317,7 @@ impl PeerConnection {
             mid: None,
             send: None,
             last_sequence_header: None,
+            rtx_cache_set: false,
             next_timeout: Some(now),
         })
     }
@@ -512,6 +524,16 @@ impl PeerConnection {
                 v.extend_from_slice(&data);
                 data = v.into();
             }
+        }
+        if !self.rtx_cache_set
+            && let Some(tx) = self.rtc.direct_api().stream_tx_by_mid(mid, None)
+        {
+            // str0m's default also drops queued retransmissions once they exceed 15 % of what
+            // was sent; after an outage the receiver asks for a burst of them and then waits
+            // for each one it was refused. libwebrtc bounds retransmissions by the send rate,
+            // which str0m's pacer does anyway: keep the size and age, drop the ratio cap.
+            tx.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, None);
+            self.rtx_cache_set = true;
         }
         let Some(writer) = self.rtc.writer(mid) else {
             return Ok(false);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::call::{run, stream};
+use common::call::{event_times, run, stream};
 use rtvc_codec::CodecKind;
 use rtvc_netsim::Loss;
 
@@ -19,9 +19,19 @@ fn lossy(codec: CodecKind, loss: Loss) {
         // A loss NACK cannot repair costs str0m's wait for it (5 NACKs + 3 RTTs), a PLI and a
         // keyframe: under a second.
         assert!(s.max_freeze_ms <= 1000.0, "{s:?}");
-        if s.keyframe_requests > 0 {
-            assert!(s.keyframes >= 2, "requests answered: {s:?}");
+        // Every keyframe request that arrives (a PLI can be lost too) is answered: the sender
+        // encodes one within 300 ms (the request may come before the first keyframe arrived, when that one was lost, so the
+        // count of keyframes received says nothing more).
+        let asks = event_times(&r, &format!("p{to} asks p{from} for a keyframe"));
+        let keys = event_times(&r, &format!("p{from} encodes a keyframe"));
+        assert!(asks.len() as u64 <= s.keyframe_requests, "{s:?}");
+        for a in asks {
+            assert!(
+                keys.iter().any(|&k| k >= a && k <= a + 300.0),
+                "request at {a} ms unanswered: {keys:?}"
+            );
         }
+        assert!(s.keyframes >= 1, "{s:?}");
         assert!(s.psnr_y > 28.0, "{s:?}");
     }
 }

@@ -105,6 +105,11 @@ impl JitterBuffer {
             .copied()
             .unwrap_or(0.0);
         self.target_ms = p95.clamp(0.0, MAX_TARGET_MS);
+        if keyframe {
+            // A keyframe refers to nothing: frames still waiting before it would only be decoded
+            // to be replaced (as libwebrtc's frame buffer, which skips to a decodable keyframe).
+            self.frames.clear();
+        }
         let release_ms = (rtp_ms + base + self.target_ms)
             .max(arrival_ms)
             .max(self.last_release_ms);

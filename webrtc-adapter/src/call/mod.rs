@@ -1286,7 +1286,9 @@ impl Call {
                             let back = o.start_ms + o.duration_ms;
                             st.shown
                                 .iter()
-                                .find(|s| s.0 >= back)
+                                // A fresh picture: frames from before the outage, repaired
+                                // late, do not count.
+                                .find(|s| s.0 >= back && s.1 >= back)
                                 .map_or(self.config.duration_ms - back, |s| s.0 - back)
                         })
                         .reduce(f64::max)
