@@ -5,6 +5,7 @@ mod conformance;
 mod decode;
 mod encode;
 mod rc;
+mod serve;
 mod soak;
 mod source;
 mod util;
@@ -38,6 +39,10 @@ enum Command {
     /// Encode/decode continuously with random rate, keyframe, size changes and damaged packets;
     /// report memory over time and error counts.
     Soak(soak::SoakArgs),
+    /// The signaling server (rooms of up to 4 over WebSocket) and the browser page.
+    Serve(serve::ServeArgs),
+    /// Print a token that lets its holder join one room of `rtvc serve --secret`.
+    Token(serve::TokenArgs),
 }
 
 /// Everything a subcommand can fail with.
@@ -105,6 +110,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Conformance(args) => conformance::run(&args)?,
         Command::Soak(args) => soak::run(&args)?,
         Command::Rc(args) => rc::run(&args)?,
+        Command::Serve(args) => serve::serve(&args)?,
+        Command::Token(args) => serve::token(&args)?,
         Command::Decode(args) => {
             let report = decode::run(&args)?;
             if args.json {
