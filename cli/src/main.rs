@@ -4,6 +4,8 @@ mod call;
 mod conformance;
 mod decode;
 mod encode;
+mod interop;
+mod join;
 mod rc;
 mod serve;
 mod soak;
@@ -41,6 +43,11 @@ enum Command {
     Soak(soak::SoakArgs),
     /// The signaling server (rooms of up to 4 over WebSocket) and the browser page.
     Serve(serve::ServeArgs),
+    /// Join a room of `rtvc serve` as a native endpoint (str0m on UDP, our codecs, Opus audio)
+    /// and call everyone in it, in real time.
+    Join(join::JoinArgs),
+    /// A call between rtvc and headless Chromium through an in-process `rtvc serve`.
+    Interop(interop::InteropArgs),
     /// Print a token that lets its holder join one room of `rtvc serve --secret`.
     Token(serve::TokenArgs),
 }
@@ -112,6 +119,22 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Rc(args) => rc::run(&args)?,
         Command::Serve(args) => serve::serve(&args)?,
         Command::Token(args) => serve::token(&args)?,
+        Command::Interop(args) => {
+            let report = interop::run(&args)?;
+            if args.json {
+                print_json(&report)?;
+            } else {
+                interop::print(&report);
+            }
+        }
+        Command::Join(args) => {
+            let report = join::run(&args)?;
+            if args.json {
+                print_json(&report)?;
+            } else {
+                join::print_table(&report);
+            }
+        }
         Command::Decode(args) => {
             let report = decode::run(&args)?;
             if args.json {

@@ -23,6 +23,7 @@ let micOn = true;
 let facing = "user";
 let leaving = false;
 let reconnectDelay = 500;
+window.__log = [];
 
 $("room").textContent = `room ${room} · ${codec}`;
 
@@ -55,6 +56,9 @@ function connect() {
   ws.onmessage = (ev) => {
     let msg;
     try { msg = JSON.parse(ev.data); } catch { return; }
+    // The last 200 message types with their time, for debugging through DevTools.
+    window.__log.push(`${Math.round(performance.now())} ${msg.type} ${msg.from || msg.id || ""}`);
+    if (window.__log.length > 200) window.__log.shift();
     onMessage(msg).catch((e) => console.error("signaling", msg.type, e));
   };
   ws.onclose = () => {
@@ -121,9 +125,12 @@ async function onMessage(msg) {
       else p.pending.push(c);
       break;
     }
-    case "stats_request":
-      send({ type: "stats", to: msg.from, report: await collectStats() });
+    case "stats_request": {
+      const report = await collectStats();
+      window.__log.push(`${Math.round(performance.now())} stats sent to ${msg.from}`);
+      send({ type: "stats", to: msg.from, report });
       break;
+    }
     case "error":
       status(`server: ${msg.code}: ${msg.message}`);
       console.warn("server error", msg.code, msg.message);

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use rtvc_codec::{CodecKind, CodecRegistry};
 use str0m::bwe::{Bitrate, BweKind};
-use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+pub use str0m::change::SdpPendingOffer;
+use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::{Codec, FormatParams, PayloadParams};
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, MediaTime, Mid, Pt};
 use str0m::net::{Protocol, Receive};
@@ -58,6 +59,8 @@ pub enum RtcEvent {
     IceState(IceConnectionState),
     /// A complete encoded frame from the remote side.
     Frame(ReceivedFrame),
+    /// An Opus packet from the remote side (connections with audio).
+    Audio(ReceivedAudio),
     /// The remote side asks for a keyframe.
     KeyframeRequested,
     /// The congestion controller's estimate for what we may send, bits/s.
@@ -93,6 +96,15 @@ pub struct ReceivedFrame {
     pub contiguous: bool,
     /// str0m's keyframe detection.
     pub keyframe: bool,
+}
+
+/// An audio packet as str0m delivered it.
+#[derive(Debug, Clone)]
+pub struct ReceivedAudio {
+    /// One Opus packet.
+    pub data: Vec<u8>,
+    /// RTP timestamp, 48 kHz.
+    pub rtp_time: u64,
 }
 
 /// The str0m codec parameters for one of our formats (payload types as str0m's defaults).
@@ -169,6 +181,12 @@ pub fn rtc_config(registry: &CodecRegistry, codec: Option<CodecKind>, start_bps:
         }
     }
     config
+}
+
+/// `config` with Opus (48 kHz, stereo signalled, in-band FEC) for an audio m-line: calls with
+/// browsers have audio (`rtvc join`); the simulated calls do not.
+pub fn with_audio(config: RtcConfig) -> RtcConfig {
+    config.enable_opus(true, false)
 }
 
 /// AV1: whether the first OBU is a sequence header.
@@ -266,6 +284,7 @@ pub struct PeerConnection {
     rtc: Rtc,
     local: SocketAddr,
     mid: Option<Mid>,
+    audio_mid: Option<Mid>,
     send: Option<(Pt, VideoFormat)>,
     last_sequence_header: Option<Arc<[u8]>>,
     rtx_cache_set: bool,
@@ -315,6 +334,7 @@ impl PeerConnection {
             rtc,
             local,
             mid: None,
+            audio_mid: None,
             send: None,
             last_sequence_header: None,
             rtx_cache_set: false,
@@ -337,6 +357,105 @@ impl PeerConnection {
             .ok_or_else(|| RtcBindingError::Negotiation("nothing to offer".into()))?;
         self.next_timeout = None;
         Ok((offer, pending))
+    }
+
+    /// The offer for a video m-line and, with `audio`, an audio one (send and receive), as an
+    /// SDP string for a signaling server.
+    pub fn offer_sdp(&mut self, audio: bool) -> Result<(String, SdpPendingOffer), RtcBindingError> {
+        let mut api = self.rtc.sdp_api();
+        if audio {
+            self.audio_mid =
+                Some(api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None));
+        }
+        let mid = api.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
+        self.mid = Some(mid);
+        let (offer, pending) = api
+            .apply()
+            .ok_or_else(|| RtcBindingError::Negotiation("nothing to offer".into()))?;
+        self.next_timeout = None;
+        Ok((offer.to_sdp_string(), pending))
+    }
+
+    /// An ICE restart offer as an SDP string.
+    pub fn ice_restart_offer_sdp(&mut self) -> Result<(String, SdpPendingOffer), RtcBindingError> {
+        let (offer, pending) = self.ice_restart_offer()?;
+        Ok((offer.to_sdp_string(), pending))
+    }
+
+    /// Answers a remote offer given as an SDP string.
+    pub fn accept_offer_sdp(&mut self, sdp: &str) -> Result<String, RtcBindingError> {
+        let offer = SdpOffer::from_sdp_string(sdp)
+            .map_err(|e| RtcBindingError::Negotiation(format!("the offer: {e}")))?;
+        Ok(self.accept_offer(offer)?.to_sdp_string())
+    }
+
+    /// Takes the remote answer (an SDP string) to our offer.
+    pub fn accept_answer_sdp(
+        &mut self,
+        pending: SdpPendingOffer,
+        sdp: &str,
+    ) -> Result<(), RtcBindingError> {
+        let answer = SdpAnswer::from_sdp_string(sdp)
+            .map_err(|e| RtcBindingError::Negotiation(format!("the answer: {e}")))?;
+        self.accept_answer(pending, answer)
+    }
+
+    /// A trickled remote candidate (`candidate:...`, with or without `a=`).
+    pub fn add_remote_candidate(&mut self, sdp: &str) -> Result<(), RtcBindingError> {
+        let line = sdp.trim().trim_start_matches("a=");
+        let c = Candidate::from_sdp_string(line)
+            .map_err(|e| RtcBindingError::Negotiation(format!("candidate {line:?}: {e}")))?;
+        self.rtc.add_remote_candidate(c);
+        self.next_timeout = None;
+        Ok(())
+    }
+
+    /// Whether a datagram from `source` belongs to this connection (several connections may
+    /// share one socket).
+    pub fn accepts(&self, now: Instant, source: SocketAddr, contents: &[u8]) -> bool {
+        let Ok(contents) = contents.try_into() else {
+            return false;
+        };
+        self.rtc.accepts(&Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local,
+                contents,
+            },
+        ))
+    }
+
+    /// Sends one Opus packet (`rtp_time` at 48 kHz) on the audio m-line; false when there is
+    /// none (yet).
+    pub fn send_audio(
+        &mut self,
+        wallclock: Instant,
+        rtp_time: u64,
+        data: &[u8],
+    ) -> Result<bool, RtcBindingError> {
+        let Some(mid) = self.audio_mid else {
+            return Ok(false);
+        };
+        let Some(writer) = self.rtc.writer(mid) else {
+            return Ok(false);
+        };
+        let Some(pt) = writer
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .map(|p| p.pt())
+        else {
+            return Ok(false);
+        };
+        writer.write(
+            pt,
+            wallclock,
+            MediaTime::new(rtp_time, Frequency::FORTY_EIGHT_KHZ),
+            data.to_vec(),
+        )?;
+        self.next_timeout = None;
+        Ok(true)
     }
 
     /// An ICE restart offer (new credentials, same media), when the path broke.
@@ -465,8 +584,18 @@ impl PeerConnection {
                 if self.mid.is_none() && m.kind == MediaKind::Video {
                     self.mid = Some(m.mid);
                 }
+                if self.audio_mid.is_none() && m.kind == MediaKind::Audio {
+                    self.audio_mid = Some(m.mid);
+                }
                 return None;
             }
+            Event::MediaData(d) if Some(d.mid) == self.audio_mid => {
+                RtcEvent::Audio(ReceivedAudio {
+                    data: d.data.to_vec(),
+                    rtp_time: d.time.numer(),
+                })
+            }
+            Event::MediaData(d) if Some(d.mid) != self.mid => return None,
             Event::MediaData(d) => {
                 let keyframe = d.is_keyframe();
                 RtcEvent::Frame(ReceivedFrame {

@@ -679,6 +679,8 @@ impl Call {
                 stats.jb_sum += target;
                 stats.jb_n += 1;
             }
+            // Simulated calls negotiate no audio.
+            RtcEvent::Audio(_) => {}
             RtcEvent::KeyframeRequested => {
                 let s = self.stream_of(i, j);
                 self.parts[i].streams[s].key_due = true;

@@ -1,0 +1,102 @@
+//! Two `rtvc join` processes in a room of an `rtvc serve` process, on loopback: str0m on real
+//! UDP sockets, our codecs both ways, Opus both ways, and each asks the other for its stats.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+struct Serve(Child, String);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve() -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rtvc"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("rtvc serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().expect("piped"))
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line
+        .trim()
+        .rsplit("http://")
+        .next()
+        .expect("address")
+        .to_owned();
+    Serve(child, format!("ws://{addr}"))
+}
+
+fn join(url: &str, name: &str, codec: &str, seconds: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_rtvc"))
+        .args([
+            "join", url, "--room", "native", "--name", name, "--codec", codec,
+        ])
+        .args(["--seconds", seconds, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("rtvc join starts")
+}
+
+fn report(c: Child) -> Value {
+    let out = c.wait_with_output().expect("finished");
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+#[test]
+fn two_native_endpoints_call_each_other() {
+    for codec in ["av1", "h264"] {
+        let s = serve();
+        let a = join(&s.1, "A", codec, "6");
+        std::thread::sleep(Duration::from_millis(500));
+        let b = join(&s.1, "B", codec, "5");
+        let (ra, rb) = (report(a), report(b));
+        eprintln!("{ra}\n{rb}");
+        let (ida, idb) = (
+            ra["id"].as_str().expect("id"),
+            rb["id"].as_str().expect("id"),
+        );
+        for (r, me, peer) in [(&ra, ida, idb), (&rb, idb, ida)] {
+            let streams = r["streams"].as_array().expect("streams");
+            let inn = streams
+                .iter()
+                .find(|s| s["from"] == peer && s["to"] == me)
+                .expect("a stream in");
+            let out = streams
+                .iter()
+                .find(|s| s["from"] == me && s["to"] == peer)
+                .expect("a stream out");
+            assert_eq!(inn["codec"], codec);
+            // ~4.5 s together at 30 fps; every frame that arrived decodes.
+            let received = inn["frames_received"].as_u64().expect("count");
+            assert!(received > 100, "{inn}");
+            assert_eq!(inn["frames_decoded"], received, "{inn}");
+            assert_eq!(inn["decode_errors"], 0, "{inn}");
+            assert_eq!(
+                (inn["width"].as_u64(), inn["height"].as_u64()),
+                (Some(640), Some(360))
+            );
+            assert!(out["frames_sent"].as_u64().expect("count") > 100, "{out}");
+            // Opus both ways, every packet decoded.
+            let audio = inn["audio_packets_received"].as_u64().expect("count");
+            assert!(audio > 150, "{inn}");
+            assert_eq!(inn["audio_packets_decoded"], audio, "{inn}");
+        }
+        // B asked A for its stats at the end (A was still there): A's view of B's video.
+        let a_view = &rb["peer_stats"][ida][idb];
+        assert!(
+            a_view["frames_decoded"].as_u64().expect("A's report") > 100,
+            "{rb}"
+        );
+    }
+}
