@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use rtvc_codec::scale::Scaler;
 use rtvc_codec::{CodecKind, CodecRegistry, Frame};
-use rtvc_signal::{Client, ClientMessage, ServerMessage};
+use rtvc_signal::{Client, ClientError, ClientMessage, Joined, ServerMessage};
 use rtvc_webrtc::rtc::{
     KeyframeRequester, PeerConnection, RtcEvent, SdpPendingOffer, rtc_config, with_audio,
 };
@@ -550,7 +550,13 @@ pub async fn run_async(
     let mut stats_wanted = 0usize;
     let mut peer_stats = BTreeMap::new();
     let mut asked_stats = false;
-    let mut signaling_open = true;
+    // Signaling may drop (network, server restart): media goes on peer to peer meanwhile, and a
+    // task reconnects with our resume token (a restarted server does not know it: then we are
+    // a newcomer again and offer to everyone).
+    let mut resume = joined.resume.clone();
+    let mut reconnect: Option<tokio::task::JoinHandle<Result<(Client, Joined), ClientError>>> =
+        None;
+    let mut signaling_dead = false;
     let mut pli_due = args.pli_at;
     loop {
         let now = tokio::time::Instant::now();
@@ -581,7 +587,7 @@ pub async fn run_async(
             .min(next_audio)
             .min(end.max(now + Duration::from_millis(1)));
         tokio::select! {
-            m = client.recv(Duration::from_secs(3600)), if signaling_open => {
+            m = client.recv(Duration::from_secs(3600)), if reconnect.is_none() && !signaling_dead => {
                 match m {
                     Ok(m) => {
                         if args.verbose {
@@ -593,8 +599,38 @@ pub async fn run_async(
                         }
                     }
                     Err(e) => {
-                        eprintln!("rtvc join: signaling: {e}");
-                        signaling_open = false;
+                        eprintln!("rtvc join: signaling: {e}; reconnecting");
+                        let (url, room, name) = (args.url.clone(), args.room.clone(), args.name.clone());
+                        let (token, resume) = (args.token.clone(), resume.clone());
+                        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+                        reconnect = Some(tokio::spawn(async move {
+                            Client::join_retrying(&url, &room, &name, token.as_deref(), Some(&resume), deadline).await
+                        }));
+                    }
+                }
+            }
+            r = async { reconnect.as_mut().expect("checked").await }, if reconnect.is_some() => {
+                reconnect = None;
+                match r {
+                    Ok(Ok((c, j))) => {
+                        client = c;
+                        resume = j.resume.clone();
+                        eprintln!(
+                            "rtvc join: signaling back as {}{}",
+                            j.id,
+                            if j.resumed { " (same seat)" } else { " (new seat: calling everyone again)" }
+                        );
+                        if !j.resumed {
+                            rejoin(&mut ep, &mut client, &j).await?;
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        eprintln!("rtvc join: signaling gone for good: {e}");
+                        signaling_dead = true;
+                    }
+                    Err(e) => {
+                        eprintln!("rtvc join: reconnecting: {e}");
+                        signaling_dead = true;
                     }
                 }
             }
@@ -673,6 +709,31 @@ pub async fn run_async(
     })
 }
 
+/// A fresh seat after the server lost ours: the old connections are ended (their streams
+/// reported) and we offer to everyone present, as a newcomer.
+async fn rejoin(ep: &mut Endpoint, client: &mut Client, j: &Joined) -> Result<(), CliError> {
+    let secs = ep.started.elapsed().as_secs_f64();
+    for (_, p) in std::mem::take(&mut ep.peers) {
+        ep.gone.extend(Endpoint::finish(p, secs));
+    }
+    ep.id = j.id.clone();
+    ep.encoder = None;
+    for p in &j.peers {
+        let peer = ep.new_peer(&p.id, &p.name)?;
+        let (sdp, pending) = peer.pc.offer_sdp(true).map_err(err("offer"))?;
+        peer.pending = Some(pending);
+        let _ = send(
+            client,
+            ClientMessage::Offer {
+                to: p.id.clone(),
+                sdp,
+            },
+        )
+        .await;
+    }
+    Ok(())
+}
+
 async fn send(c: &mut Client, m: ClientMessage) -> Result<(), CliError> {
     c.send(&m)
         .await
@@ -691,7 +752,15 @@ async fn on_signal(
         }
         ServerMessage::Offer { from, sdp } => {
             let peer = ep.new_peer(&from, &from)?;
-            let answer = peer.pc.accept_offer_sdp(&sdp).map_err(err("offer"))?;
+            // A peer's bad SDP ends that negotiation, not our call.
+            let answer = match peer.pc.accept_offer_sdp(&sdp) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("rtvc join: offer from {from} refused: {e}");
+                    return Ok(None);
+                }
+            };
+            // A send that fails means signaling broke: the reconnect renegotiates.
             send(
                 client,
                 ClientMessage::Answer {
@@ -699,14 +768,15 @@ async fn on_signal(
                     sdp: answer,
                 },
             )
-            .await?;
+            .await
+            .ok();
         }
         ServerMessage::Answer { from, sdp } => {
             if let Some(p) = ep.peers.get_mut(&from)
                 && let Some(pending) = p.pending.take()
+                && let Err(e) = p.pc.accept_answer_sdp(pending, &sdp)
             {
-                p.pc.accept_answer_sdp(pending, &sdp)
-                    .map_err(err("answer"))?;
+                eprintln!("rtvc join: answer from {from} refused: {e}");
             }
         }
         ServerMessage::Candidate {
@@ -722,9 +792,17 @@ async fn on_signal(
         }
         ServerMessage::PeerResumed { id } => {
             if let Some(p) = ep.peers.get_mut(&id) {
-                let (sdp, pending) = p.pc.ice_restart_offer_sdp().map_err(err("ICE restart"))?;
+                let (sdp, pending) = match p.pc.ice_restart_offer_sdp() {
+                    Ok(o) => o,
+                    Err(e) => {
+                        eprintln!("rtvc join: ICE restart with {id}: {e}");
+                        return Ok(None);
+                    }
+                };
                 p.pending = Some(pending);
-                send(client, ClientMessage::Offer { to: id, sdp }).await?;
+                send(client, ClientMessage::Offer { to: id, sdp })
+                    .await
+                    .ok();
             }
         }
         ServerMessage::PeerLeft { id, .. } => {
@@ -741,7 +819,9 @@ async fn on_signal(
                     serde_json::to_value(&p.inn).unwrap_or(Value::Null),
                 );
             }
-            send(client, ClientMessage::Stats { to: from, report }).await?;
+            send(client, ClientMessage::Stats { to: from, report })
+                .await
+                .ok();
         }
         ServerMessage::Stats { from, report } => return Ok(Some((from, report))),
         ServerMessage::Error { code, message } => {

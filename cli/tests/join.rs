@@ -17,8 +17,12 @@ impl Drop for Serve {
 }
 
 fn serve() -> Serve {
+    serve_on("127.0.0.1:0")
+}
+
+fn serve_on(listen: &str) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rtvc"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
         .stdout(Stdio::piped())
         .spawn()
         .expect("rtvc serve starts");
@@ -98,5 +102,39 @@ fn two_native_endpoints_call_each_other() {
             a_view["frames_decoded"].as_u64().expect("A's report") > 100,
             "{rb}"
         );
+    }
+}
+
+/// The server restarts mid-call: media goes on peer to peer, both reconnect; the restarted
+/// server does not know their resume tokens, so they get new seats, the second to come back
+/// calls the first again, and video flows on the new connections too.
+#[test]
+fn a_server_restart_mid_call_is_survived() {
+    let s = serve();
+    let addr = s.1.trim_start_matches("ws://").to_owned();
+    let a = join(&s.1, "A", "av1", "12");
+    std::thread::sleep(Duration::from_millis(500));
+    let b = join(&s.1, "B", "av1", "11");
+    std::thread::sleep(Duration::from_secs(4));
+    drop(s); // killed
+    std::thread::sleep(Duration::from_millis(500));
+    let _s2 = serve_on(&addr);
+    let (ra, rb) = (report(a), report(b));
+    eprintln!("{ra}\n{rb}");
+    for r in [&ra, &rb] {
+        let me = r["id"].as_str().expect("id");
+        let incoming: Vec<&Value> = r["streams"]
+            .as_array()
+            .expect("streams")
+            .iter()
+            .filter(|s| s["frames_received"].as_u64().unwrap_or(0) > 0)
+            .filter(|s| s["from"] != me)
+            .collect();
+        // The first connection (before and during the restart) and the one after it.
+        assert_eq!(incoming.len(), 2, "{r}");
+        for s in incoming {
+            assert!(s["frames_decoded"].as_u64().expect("count") > 30, "{s}");
+            assert_eq!(s["decode_errors"], 0, "{s}");
+        }
     }
 }
