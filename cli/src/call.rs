@@ -70,7 +70,8 @@ pub struct CallArgs {
     /// run.
     #[arg(long)]
     pub fixed_cost: bool,
-    /// Mesh: one encode for all connections (shared) or one per connection (per-link).
+    /// Mesh: one encode for all connections (shared), one per connection (per-link), or one
+    /// with two temporal layers whose base layer alone goes to weaker links (layered).
     #[arg(long, default_value = "shared", value_parser = parse_mesh)]
     pub mesh: MeshEncoding,
     /// Cores per participant.
@@ -92,7 +93,8 @@ fn parse_mesh(s: &str) -> Result<MeshEncoding, String> {
     match s {
         "shared" => Ok(MeshEncoding::Shared),
         "per-link" => Ok(MeshEncoding::PerLink),
-        _ => Err(format!("{s:?}: shared or per-link")),
+        "layered" => Ok(MeshEncoding::Layered),
+        _ => Err(format!("{s:?}: shared, per-link or layered")),
     }
 }
 

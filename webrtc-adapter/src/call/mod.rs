@@ -102,7 +102,13 @@ pub enum MeshEncoding {
     Shared,
     /// One encode per connection at its own estimate.
     PerLink,
+    /// One encode with two temporal layers (L1T2): links that can carry it all get both,
+    /// weaker ones the base layer only (half the frame rate, 60 % of the bits).
+    Layered,
 }
+
+/// The base layer's share of an L1T2 stream's bits (libwebrtc's split for two layers).
+const BASE_LAYER_SHARE: f64 = 0.6;
 
 /// The network between every pair, per direction.
 #[derive(Debug, Clone)]
@@ -304,6 +310,8 @@ pub struct Progress {
 struct SendStream {
     encoder: Option<Box<dyn WebRtcEncoder>>,
     peers: Vec<usize>,
+    /// Peers that get the base temporal layer only ([`MeshEncoding::Layered`]).
+    base_only: Vec<usize>,
     key_due: bool,
     rate_bps: u32,
     /// What the send size is worth at most (the encoder's bitrate limits), bits/s.
@@ -357,6 +365,7 @@ struct PendingSend {
     rtp_time: u64,
     capture_ms: f64,
     keyframe: bool,
+    temporal_id: u8,
     data: Arc<[u8]>,
 }
 
@@ -473,8 +482,9 @@ impl Call {
             }
             let others: Vec<usize> = (0..n).filter(|&j| j != i).collect();
             let streams = match config.mesh {
-                MeshEncoding::Shared => vec![SendStream {
+                MeshEncoding::Shared | MeshEncoding::Layered => vec![SendStream {
                     encoder: None,
+                    base_only: Vec::new(),
                     peers: others,
                     key_due: true,
                     rate_bps: 300_000,
@@ -484,6 +494,7 @@ impl Call {
                     .into_iter()
                     .map(|j| SendStream {
                         encoder: None,
+                        base_only: Vec::new(),
                         peers: vec![j],
                         key_due: true,
                         rate_bps: 300_000,
@@ -735,19 +746,32 @@ impl Call {
         Ok(())
     }
 
-    /// The rate of stream `s` of participant `i`: the (weakest) estimate, 0 while paused.
+    /// The rate of stream `s` of participant `i`: the (weakest) estimate, 0 while paused. With
+    /// layers: as much as the strongest link takes, but no more than lets the weakest carry the
+    /// base layer; links that cannot carry it all get the base layer only.
     fn update_rates(&mut self, i: usize, s: usize) -> Result<(), CallError> {
         let fps = self.config.fps;
+        let layered = self.config.mesh == MeshEncoding::Layered;
         let p = &mut self.parts[i];
         let max = p.streams[s].max_bps;
-        let estimate = p.streams[s]
+        let estimates: Vec<(usize, u64)> = p.streams[s]
             .peers
             .iter()
-            .filter_map(|&j| p.conns[j].as_ref().filter(|c| c.connected))
-            .map(|c| c.estimate_bps)
-            .min();
-        let Some(estimate) = estimate else {
+            .filter_map(|&j| {
+                p.conns[j]
+                    .as_ref()
+                    .filter(|c| c.connected)
+                    .map(|c| (j, c.estimate_bps))
+            })
+            .collect();
+        let Some(weakest) = estimates.iter().map(|e| e.1).min() else {
             return Ok(());
+        };
+        let strongest = estimates.iter().map(|e| e.1).max().unwrap_or(weakest);
+        let estimate = if layered {
+            strongest.min((weakest as f64 / BASE_LAYER_SHARE) as u64)
+        } else {
+            weakest
         };
         let bps = if p.paused {
             0
@@ -758,8 +782,26 @@ impl Call {
         };
         let stream = &mut p.streams[s];
         stream.rate_bps = bps;
+        stream.base_only = if layered {
+            estimates
+                .iter()
+                .filter(|e| (e.1 as f64 * ESTIMATE_SHARE) < f64::from(bps))
+                .map(|e| e.0)
+                .collect()
+        } else {
+            Vec::new()
+        };
         if let Some(enc) = stream.encoder.as_mut() {
-            enc.set_rates(&RateControlParameters::new(bps, fps))?;
+            let rates = if layered {
+                let base = (f64::from(bps) * BASE_LAYER_SHARE) as u32;
+                RateControlParameters {
+                    layer_bitrates_bps: vec![base, bps - base],
+                    ..RateControlParameters::new(bps, fps)
+                }
+            } else {
+                RateControlParameters::new(bps, fps)
+            };
+            enc.set_rates(&rates)?;
         }
         Ok(())
     }
@@ -864,6 +906,9 @@ impl Call {
                 settings.max_bitrate_bps = self.config.max_bitrate_bps;
                 settings.min_bitrate_bps = 30_000;
                 settings.rtvc_rate_control = self.config.rtvc_rate_control;
+                if self.config.mesh == MeshEncoding::Layered {
+                    settings.scalability_mode = crate::format::ScalabilityMode::L1T2;
+                }
                 enc.init(&settings)?;
                 // Never more than the send size is worth (the encoder's limits for it; ours for
                 // an encoder that has none, e.g. hardware).
@@ -922,6 +967,7 @@ impl Call {
                         rtp_time: (img.capture_time_us.max(0) as u64) * 9 / 100,
                         capture_ms: img.capture_time_us as f64 / 1000.0,
                         keyframe: img.info.keyframe,
+                        temporal_id: img.info.temporal_id,
                         // The one copy: str0m takes the payload as `Arc<[u8]>`, shared by
                         // every connection it goes to.
                         data: Arc::from(&img.data[..]),
@@ -944,7 +990,11 @@ impl Call {
             let ps = self.pending.remove(k);
             let wallclock = self.at(ps.capture_ms);
             let peers = self.parts[ps.from].streams[ps.stream].peers.clone();
+            let base_only = self.parts[ps.from].streams[ps.stream].base_only.clone();
             for j in peers {
+                if ps.temporal_id > 0 && base_only.contains(&j) {
+                    continue;
+                }
                 let c = conn(&mut self.parts, ps.from, j);
                 if !c.connected {
                     continue;
