@@ -386,6 +386,7 @@ async fn run_async(args: &InteropArgs) -> Result<InteropReport, CliError> {
         room: room.clone(),
         codec: args.codec,
         input: "synthetic:640x360".into(),
+        audio: "tone".into(),
         seconds: args.seconds,
         name: "rtvc".into(),
         token: None,

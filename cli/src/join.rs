@@ -44,6 +44,9 @@ pub struct JoinArgs {
     /// How long to stay, seconds.
     #[arg(long, default_value_t = 20.0)]
     pub seconds: f64,
+    /// Audio to send: `tone` (440 Hz) or a WAV file (48 kHz, 16-bit), looped.
+    #[arg(long, default_value = "tone")]
+    pub audio: String,
     /// Display name.
     #[arg(long, default_value = "rtvc")]
     pub name: String,
@@ -396,15 +399,14 @@ impl Endpoint {
         Ok(())
     }
 
-    fn send_audio(&mut self, enc: &mut opus::Encoder, n: u64) -> Result<(), CliError> {
-        // A 440 Hz tone at -20 dBFS, 20 ms per packet.
+    fn send_audio(
+        &mut self,
+        enc: &mut opus::Encoder,
+        source: &mut AudioSource,
+        n: u64,
+    ) -> Result<(), CliError> {
         let samples = (AUDIO_RATE * AUDIO_MS / 1000) as usize;
-        let pcm: Vec<i16> = (0..samples)
-            .map(|i| {
-                let t = (n as usize * samples + i) as f64 / AUDIO_RATE as f64;
-                (3277.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16
-            })
-            .collect();
+        let pcm = source.next(n, samples);
         let mut packet = [0u8; 1500];
         let len = enc
             .encode(&pcm, &mut packet)
@@ -449,6 +451,71 @@ impl Endpoint {
     }
 }
 
+/// What `rtvc join` says: a tone, or a WAV file (48 kHz, 16-bit, mono or stereo mixed down),
+/// looped.
+pub enum AudioSource {
+    /// A 440 Hz tone at -20 dBFS.
+    Tone,
+    /// The samples of a WAV file.
+    Wav(Vec<i16>, usize),
+}
+
+impl AudioSource {
+    /// `tone` or a WAV file.
+    pub fn open(spec: &str) -> Result<Self, CliError> {
+        if spec == "tone" {
+            return Ok(Self::Tone);
+        }
+        let path = std::path::Path::new(spec);
+        let bad = |why: String| CliError::Usage(format!("--audio {spec}: {why}"));
+        let mut r = hound::WavReader::open(path).map_err(|e| bad(e.to_string()))?;
+        let spec_ = r.spec();
+        if spec_.sample_rate != AUDIO_RATE as u32
+            || spec_.bits_per_sample != 16
+            || spec_.sample_format != hound::SampleFormat::Int
+            || !(1..=2).contains(&spec_.channels)
+        {
+            return Err(bad(format!(
+                "{} Hz, {}-bit, {} channel(s): rtvc join takes 48000 Hz 16-bit mono or stereo \
+                 (ffmpeg -i IN -ar 48000 -ac 1 -c:a pcm_s16le OUT.wav)",
+                spec_.sample_rate, spec_.bits_per_sample, spec_.channels
+            )));
+        }
+        let ch = usize::from(spec_.channels);
+        let all: Vec<i16> = r
+            .samples::<i16>()
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        let mono: Vec<i16> = all
+            .chunks_exact(ch)
+            .map(|c| (c.iter().map(|&v| i32::from(v)).sum::<i32>() / ch as i32) as i16)
+            .collect();
+        if mono.is_empty() {
+            return Err(bad("no samples".into()));
+        }
+        Ok(Self::Wav(mono, 0))
+    }
+
+    /// The `samples` of packet `n`.
+    fn next(&mut self, n: u64, samples: usize) -> Vec<i16> {
+        match self {
+            Self::Tone => (0..samples)
+                .map(|i| {
+                    let t = (n as usize * samples + i) as f64 / AUDIO_RATE as f64;
+                    (3277.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16
+                })
+                .collect(),
+            Self::Wav(pcm, at) => (0..samples)
+                .map(|_| {
+                    let v = pcm[*at];
+                    *at = (*at + 1) % pcm.len();
+                    v
+                })
+                .collect(),
+        }
+    }
+}
+
 fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
@@ -481,7 +548,9 @@ pub async fn run_async(
     args: &JoinArgs,
     resize: Option<(f64, u32, u32)>,
 ) -> Result<JoinReport, CliError> {
+    // Bad inputs fail before we join anyone.
     let mut clip = LoopingClip::open(&args.input, Some(30.0))?;
+    let mut audio_src = AudioSource::open(&args.audio)?;
     let fps = 30.0;
     let (mut client, joined) = Client::join(
         &args.url,
@@ -685,7 +754,7 @@ pub async fn run_async(
             }
         }
         if now >= next_audio && now < end {
-            ep.send_audio(&mut audio_enc, audio_n)?;
+            ep.send_audio(&mut audio_enc, &mut audio_src, audio_n)?;
             audio_n += 1;
             next_audio += Duration::from_millis(AUDIO_MS);
         }

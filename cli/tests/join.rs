@@ -40,11 +40,15 @@ fn serve_on(listen: &str) -> Serve {
 }
 
 fn join(url: &str, name: &str, codec: &str, seconds: &str) -> Child {
+    join_with(url, name, codec, seconds, "tone")
+}
+
+fn join_with(url: &str, name: &str, codec: &str, seconds: &str, audio: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_rtvc"))
         .args([
             "join", url, "--room", "native", "--name", name, "--codec", codec,
         ])
-        .args(["--seconds", seconds, "--json"])
+        .args(["--seconds", seconds, "--json", "--audio", audio])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -59,11 +63,14 @@ fn report(c: Child) -> Value {
 
 #[test]
 fn two_native_endpoints_call_each_other() {
+    let wav = std::env::temp_dir().join(format!("rtvc-join-{}.wav", std::process::id()));
+    write_wav(&wav, 48_000, 2);
     for codec in ["av1", "h264"] {
         let s = serve();
         let a = join(&s.1, "A", codec, "6");
         std::thread::sleep(Duration::from_millis(500));
-        let b = join(&s.1, "B", codec, "5");
+        // B sends a WAV file instead of the tone.
+        let b = join_with(&s.1, "B", codec, "5", wav.to_str().expect("a path"));
         let (ra, rb) = (report(a), report(b));
         eprintln!("{ra}\n{rb}");
         let (ida, idb) = (
@@ -137,4 +144,42 @@ fn a_server_restart_mid_call_is_survived() {
             assert_eq!(s["decode_errors"], 0, "{s}");
         }
     }
+}
+
+/// A 1 s sweep, 16-bit.
+fn write_wav(path: &std::path::Path, rate: u32, channels: u16) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("WAV written");
+    for i in 0..rate {
+        let t = f64::from(i) / f64::from(rate);
+        let v = (8000.0 * (2.0 * std::f64::consts::PI * (200.0 + 800.0 * t) * t).sin()) as i16;
+        for _ in 0..channels {
+            w.write_sample(v).expect("sample");
+        }
+    }
+    w.finalize().expect("WAV closed");
+}
+
+#[test]
+fn a_wav_that_is_not_48_khz_is_refused_before_joining() {
+    let wav = std::env::temp_dir().join(format!("rtvc-join-44k-{}.wav", std::process::id()));
+    write_wav(&wav, 44_100, 1);
+    // No server at all: the input is checked first.
+    let out = Command::new(env!("CARGO_BIN_EXE_rtvc"))
+        .args(["join", "ws://127.0.0.1:9", "--room", "r", "--audio"])
+        .arg(&wav)
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_file(&wav);
+    assert_eq!(out.status.code(), Some(1), "refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("44100 Hz") && err.contains("48000 Hz"),
+        "{err}"
+    );
 }
