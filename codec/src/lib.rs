@@ -10,7 +10,7 @@
 //! | decoding | [`decoder`], [`av1::dav1d`], [`h264::openh264`] | one packet in, at most one frame out, typed errors that say what to do |
 //! | choosing | [`registry`] | a tiered registry value: preferred (hardware) → standard → fallback |
 //! | files | [`container`] | IVF, Y4M, H.264 Annex B, AV1 Section 5 / Annex B |
-//! | measuring | [`quality`], [`synthetic`] | ffmpeg-compatible PSNR, conformance MD5, a built-in test scene |
+//! | measuring | [`quality`], [`bd`], [`synthetic`] | ffmpeg-compatible PSNR, conformance MD5, Bjøntegaard deltas (PCHIP), a built-in test scene |
 //!
 //! Backends are cargo features (`aom`, `rav1e`, `dav1d`, `openh264`, all on by default); the
 //! registry offers what is compiled in. Tools that are not codec — the conformance runner, a
@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 pub mod av1;
+pub mod bd;
 pub mod container;
 pub mod convert;
 pub mod decoder;

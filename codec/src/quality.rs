@@ -103,6 +103,67 @@ pub fn frame_mse(reference: &Frame, distorted: &Frame) -> Result<FrameMse, Frame
     })
 }
 
+/// Luma SSIM of two frames of the same size, computed as ffmpeg's `ssim` filter and x264 do:
+/// sums over 4×4 blocks, windows of 2×2 blocks (8×8 pixels) every 4 pixels, constants
+/// `(0.01·255)²·64` and `(0.03·255)²·64·63`, the mean over all windows. `None` for frames
+/// smaller than 8×8 (no window).
+pub fn frame_ssim_y(reference: &Frame, distorted: &Frame) -> Result<Option<f64>, FrameError> {
+    if reference.width() != distorted.width() || reference.height() != distorted.height() {
+        return Err(FrameError::SizeMismatch {
+            src_w: reference.width(),
+            src_h: reference.height(),
+            dst_w: distorted.width(),
+            dst_h: distorted.height(),
+        });
+    }
+    let (w, h) = (reference.width() as usize, reference.height() as usize);
+    let (bw, bh) = (w / 4, h / 4);
+    if bw < 2 || bh < 2 {
+        return Ok(None);
+    }
+    // [s1, s2, ss, s12] of each 4×4 block of a row of blocks.
+    let block_row = |by: usize| -> Vec<[u64; 4]> {
+        (0..bw)
+            .map(|bx| {
+                let mut acc = [0u64; 4];
+                for y in by * 4..by * 4 + 4 {
+                    let (ra, rb) = (reference.y_row(y), distorted.y_row(y));
+                    for x in bx * 4..bx * 4 + 4 {
+                        let (a, b) = (u64::from(ra[x]), u64::from(rb[x]));
+                        acc[0] += a;
+                        acc[1] += b;
+                        acc[2] += a * a + b * b;
+                        acc[3] += a * b;
+                    }
+                }
+                acc
+            })
+            .collect()
+    };
+    const C1: f64 = 0.01 * 0.01 * 255.0 * 255.0 * 64.0;
+    const C2: f64 = 0.03 * 0.03 * 255.0 * 255.0 * 64.0 * 63.0;
+    let mut total = 0.0;
+    let mut above = block_row(0);
+    for by in 1..bh {
+        let below = block_row(by);
+        for bx in 0..bw - 1 {
+            let mut s = [0u64; 4];
+            for blk in [&above[bx], &above[bx + 1], &below[bx], &below[bx + 1]] {
+                for (acc, v) in s.iter_mut().zip(blk) {
+                    *acc += v;
+                }
+            }
+            let (s1, s2, ss, s12) = (s[0] as f64, s[1] as f64, s[2] as f64, s[3] as f64);
+            let vars = ss * 64.0 - s1 * s1 - s2 * s2;
+            let covar = s12 * 64.0 - s1 * s2;
+            total += (2.0 * s1 * s2 + C1) * (2.0 * covar + C2)
+                / ((s1 * s1 + s2 * s2 + C1) * (vars + C2));
+        }
+        above = below;
+    }
+    Ok(Some(total / ((bw - 1) * (bh - 1)) as f64))
+}
+
 /// Accumulates ffmpeg-style sequence PSNR.
 #[derive(Debug, Clone, Default)]
 pub struct PsnrAccumulator {
