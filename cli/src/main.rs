@@ -1,6 +1,7 @@
 //! `rtvc`: the command-line front door to the rtvc codec layer.
 
 mod call;
+mod compare;
 mod conformance;
 mod decode;
 mod encode;
@@ -48,6 +49,9 @@ enum Command {
     Join(join::JoinArgs),
     /// A call between rtvc and headless Chromium through an in-process `rtvc serve`.
     Interop(interop::InteropArgs),
+    /// rtvc's encoders against ffmpeg's (libx264, libaom, SVT-AV1) on the same frames over a
+    /// bitrate ladder: speed, delay, rate accuracy, PSNR-Y, SSIM, BD-rates.
+    Compare(compare::CompareArgs),
     /// Print a token that lets its holder join one room of `rtvc serve --secret`.
     Token(serve::TokenArgs),
 }
@@ -119,6 +123,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Rc(args) => rc::run(&args)?,
         Command::Serve(args) => serve::serve(&args)?,
         Command::Token(args) => serve::token(&args)?,
+        Command::Compare(args) => {
+            let report = compare::run(&args)?;
+            if args.json {
+                print_json(&report)?;
+            } else {
+                compare::print(&report);
+            }
+        }
         Command::Interop(args) => {
             let report = interop::run(&args)?;
             if args.json {
