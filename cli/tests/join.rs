@@ -1,42 +1,17 @@
 //! Two `rtvc join` processes in a room of an `rtvc serve` process, on loopback: str0m on real
 //! UDP sockets, our codecs both ways, Opus both ways, and each asks the other for its stats.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-struct Serve(Child, String);
+mod common;
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::ServeProcess;
 
-fn serve() -> Serve {
-    serve_on("127.0.0.1:0")
-}
-
-fn serve_on(listen: &str) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rtvc"))
-        .args(["serve", "--listen", listen])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("rtvc serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().expect("piped"))
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim()
-        .rsplit("http://")
-        .next()
-        .expect("address")
-        .to_owned();
-    Serve(child, format!("ws://{addr}"))
+fn serve() -> ServeProcess {
+    ServeProcess::start("127.0.0.1:0", &[])
 }
 
 fn join(url: &str, name: &str, codec: &str, seconds: &str) -> Child {
@@ -67,10 +42,10 @@ fn two_native_endpoints_call_each_other() {
     write_wav(&wav, 48_000, 2);
     for codec in ["av1", "h264"] {
         let s = serve();
-        let a = join(&s.1, "A", codec, "6");
+        let a = join(&s.url(), "A", codec, "6");
         std::thread::sleep(Duration::from_millis(500));
         // B sends a WAV file instead of the tone.
-        let b = join_with(&s.1, "B", codec, "5", wav.to_str().expect("a path"));
+        let b = join_with(&s.url(), "B", codec, "5", wav.to_str().expect("a path"));
         let (ra, rb) = (report(a), report(b));
         eprintln!("{ra}\n{rb}");
         let (ida, idb) = (
@@ -118,14 +93,14 @@ fn two_native_endpoints_call_each_other() {
 #[test]
 fn a_server_restart_mid_call_is_survived() {
     let s = serve();
-    let addr = s.1.trim_start_matches("ws://").to_owned();
-    let a = join(&s.1, "A", "av1", "12");
+    let addr = s.addr.clone();
+    let a = join(&s.url(), "A", "av1", "12");
     std::thread::sleep(Duration::from_millis(500));
-    let b = join(&s.1, "B", "av1", "11");
+    let b = join(&s.url(), "B", "av1", "11");
     std::thread::sleep(Duration::from_secs(4));
     drop(s); // killed
     std::thread::sleep(Duration::from_millis(500));
-    let _s2 = serve_on(&addr);
+    let _s2 = ServeProcess::start(&addr, &[]);
     let (ra, rb) = (report(a), report(b));
     eprintln!("{ra}\n{rb}");
     for r in [&ra, &rb] {

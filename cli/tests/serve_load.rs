@@ -6,8 +6,6 @@
 //! - a restart of the server is survived by clients that reconnect, rejoin and renegotiate.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,37 +16,16 @@ const PER_ROOM: usize = 4;
 const CANDIDATES: usize = 20;
 const WAIT: Duration = Duration::from_secs(30);
 
-struct ServeProcess {
-    child: Child,
-    addr: String,
+mod common;
+
+use common::ServeProcess;
+
+/// `rtvc serve` with a 1 s resume window (killed clients' seats come free quickly).
+fn serve(listen: &str) -> ServeProcess {
+    ServeProcess::start(listen, &["--resume-window", "1"])
 }
 
 impl ServeProcess {
-    fn start(listen: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rtvc"))
-            .args(["serve", "--listen", listen, "--resume-window", "1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("rtvc serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().expect("piped"))
-            .read_line(&mut line)
-            .expect("first line");
-        let addr = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .expect("an address")
-            .to_owned();
-        assert!(line.contains("listening on"), "{line}");
-        Self { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}", self.addr)
-    }
-
     /// (VmRSS, VmHWM) in KiB.
     fn memory_kib(&self) -> (u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -72,13 +49,6 @@ impl ServeProcess {
         let mut r = String::new();
         s.read_to_string(&mut r).expect("response");
         r.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -180,7 +150,7 @@ fn percentile(v: &mut [u64], p: f64) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_rooms_relay_every_message_once_to_the_right_peer() {
-    let server = ServeProcess::start("127.0.0.1:0");
+    let server = serve("127.0.0.1:0");
     let url = server.url();
     let (_, hwm_idle) = server.memory_kib();
     let latencies = Arc::new(Mutex::new(Vec::new()));
@@ -278,7 +248,7 @@ async fn many_rooms_relay_every_message_once_to_the_right_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_connections_free_their_seats_and_a_restart_is_survived() {
-    let server = ServeProcess::start("127.0.0.1:0");
+    let server = serve("127.0.0.1:0");
     let url = server.url();
     // Killed clients: their connections drop without a close frame.
     for r in 0..20 {
@@ -322,7 +292,7 @@ async fn killed_connections_free_their_seats_and_a_restart_is_survived() {
         .expect("joined");
     let addr = server.addr.clone();
     drop(server); // killed
-    let restarted = ServeProcess::start(&addr);
+    let restarted = serve(&addr);
     drop((a, b));
     // They reconnect (retrying while the server is down) and rejoin; their resume tokens are
     // unknown to the new process, so each gets a fresh seat.

@@ -78,8 +78,7 @@ impl FrameMse {
     }
 }
 
-/// Mean squared errors between two frames of the same size.
-pub fn frame_mse(reference: &Frame, distorted: &Frame) -> Result<FrameMse, FrameError> {
+fn same_size(reference: &Frame, distorted: &Frame) -> Result<(), FrameError> {
     if reference.width() != distorted.width() || reference.height() != distorted.height() {
         return Err(FrameError::SizeMismatch {
             src_w: reference.width(),
@@ -88,6 +87,12 @@ pub fn frame_mse(reference: &Frame, distorted: &Frame) -> Result<FrameMse, Frame
             dst_h: distorted.height(),
         });
     }
+    Ok(())
+}
+
+/// Mean squared errors between two frames of the same size.
+pub fn frame_mse(reference: &Frame, distorted: &Frame) -> Result<FrameMse, FrameError> {
+    same_size(reference, distorted)?;
     let ny = reference.width() as f64 * reference.height() as f64;
     let nc = reference.chroma_width() as f64 * reference.chroma_height() as f64;
     let (sy, su, sv) = (
@@ -108,14 +113,7 @@ pub fn frame_mse(reference: &Frame, distorted: &Frame) -> Result<FrameMse, Frame
 /// `(0.01·255)²·64` and `(0.03·255)²·64·63`, the mean over all windows. `None` for frames
 /// smaller than 8×8 (no window).
 pub fn frame_ssim_y(reference: &Frame, distorted: &Frame) -> Result<Option<f64>, FrameError> {
-    if reference.width() != distorted.width() || reference.height() != distorted.height() {
-        return Err(FrameError::SizeMismatch {
-            src_w: reference.width(),
-            src_h: reference.height(),
-            dst_w: distorted.width(),
-            dst_h: distorted.height(),
-        });
-    }
+    same_size(reference, distorted)?;
     let (w, h) = (reference.width() as usize, reference.height() as usize);
     let (bw, bh) = (w / 4, h / 4);
     if bw < 2 || bh < 2 {

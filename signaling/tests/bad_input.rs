@@ -43,16 +43,7 @@ async fn malformed_and_misaddressed_messages_get_errors_and_change_nothing() {
     c.send_binary(vec![1, 2, 3]).await.expect("sent");
     assert_eq!(error_code(&next(&mut c).await), ErrorCode::BadMessage);
     for (room, name) in [("", "a"), ("has space", "a"), ("r", ""), ("r", "tab\there")] {
-        send(
-            &mut c,
-            ClientMessage::Join {
-                room: room.into(),
-                name: name.into(),
-                token: None,
-                resume: None,
-            },
-        )
-        .await;
+        send(&mut c, join_msg(room, name)).await;
         assert_eq!(
             error_code(&next(&mut c).await),
             ErrorCode::BadName,
@@ -62,16 +53,7 @@ async fn malformed_and_misaddressed_messages_get_errors_and_change_nothing() {
     assert_eq!(s.stats().participants, 0);
 
     // Joined: a stranger, a peer of another room and oneself are not addressable.
-    send(
-        &mut c,
-        ClientMessage::Join {
-            room: "r".into(),
-            name: "Ann".into(),
-            token: None,
-            resume: None,
-        },
-    )
-    .await;
+    send(&mut c, join_msg("r", "Ann")).await;
     let ServerMessage::Joined { id, .. } = next(&mut c).await else {
         panic!("joined")
     };
@@ -91,16 +73,7 @@ async fn malformed_and_misaddressed_messages_get_errors_and_change_nothing() {
             "{to}"
         );
     }
-    send(
-        &mut c,
-        ClientMessage::Join {
-            room: "r".into(),
-            name: "Ann".into(),
-            token: None,
-            resume: None,
-        },
-    )
-    .await;
+    send(&mut c, join_msg("r", "Ann")).await;
     assert_eq!(error_code(&next(&mut c).await), ErrorCode::AlreadyJoined);
     // Still connected and still in the room.
     send(&mut c, ClientMessage::Ping).await;

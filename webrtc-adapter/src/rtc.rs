@@ -349,7 +349,15 @@ impl PeerConnection {
 
     /// The offer for a video m-line (send and receive).
     pub fn offer(&mut self) -> Result<(SdpOffer, SdpPendingOffer), RtcBindingError> {
+        self.offer_media(false)
+    }
+
+    fn offer_media(&mut self, audio: bool) -> Result<(SdpOffer, SdpPendingOffer), RtcBindingError> {
         let mut api = self.rtc.sdp_api();
+        if audio {
+            self.audio_mid =
+                Some(api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None));
+        }
         let mid = api.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
         self.mid = Some(mid);
         let (offer, pending) = api
@@ -362,17 +370,7 @@ impl PeerConnection {
     /// The offer for a video m-line and, with `audio`, an audio one (send and receive), as an
     /// SDP string for a signaling server.
     pub fn offer_sdp(&mut self, audio: bool) -> Result<(String, SdpPendingOffer), RtcBindingError> {
-        let mut api = self.rtc.sdp_api();
-        if audio {
-            self.audio_mid =
-                Some(api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None));
-        }
-        let mid = api.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
-        self.mid = Some(mid);
-        let (offer, pending) = api
-            .apply()
-            .ok_or_else(|| RtcBindingError::Negotiation("nothing to offer".into()))?;
-        self.next_timeout = None;
+        let (offer, pending) = self.offer_media(audio)?;
         Ok((offer.to_sdp_string(), pending))
     }
 
@@ -413,10 +411,14 @@ impl PeerConnection {
     /// Whether a datagram from `source` belongs to this connection (several connections may
     /// share one socket).
     pub fn accepts(&self, now: Instant, source: SocketAddr, contents: &[u8]) -> bool {
-        let Ok(contents) = contents.try_into() else {
-            return false;
-        };
-        self.rtc.accepts(&Input::Receive(
+        self.input(now, source, contents)
+            .is_some_and(|input| self.rtc.accepts(&input))
+    }
+
+    /// A datagram for us as str0m's input (`None`: not STUN, DTLS, RTP or RTCP).
+    fn input<'a>(&self, now: Instant, source: SocketAddr, contents: &'a [u8]) -> Option<Input<'a>> {
+        let contents = contents.try_into().ok()?;
+        Some(Input::Receive(
             now,
             Receive {
                 proto: Protocol::Udp,
@@ -526,19 +528,11 @@ impl PeerConnection {
         source: SocketAddr,
         contents: &[u8],
     ) -> Result<(), RtcBindingError> {
-        let Ok(contents) = contents.try_into() else {
-            // Not STUN, DTLS, RTP or RTCP: ignore it, as a real socket would.
+        // Not STUN, DTLS, RTP or RTCP: ignore it, as a real socket would.
+        let Some(input) = self.input(now, source, contents) else {
             return Ok(());
         };
-        self.rtc.handle_input(Input::Receive(
-            now,
-            Receive {
-                proto: Protocol::Udp,
-                source,
-                destination: self.local,
-                contents,
-            },
-        ))?;
+        self.rtc.handle_input(input)?;
         self.next_timeout = None;
         Ok(())
     }

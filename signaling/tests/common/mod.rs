@@ -61,3 +61,13 @@ pub fn error_code(m: &ServerMessage) -> rtvc_signal::ErrorCode {
         other => panic!("expected an error, got {other:?}"),
     }
 }
+
+/// A `join` without token or resume.
+pub fn join_msg(room: &str, name: &str) -> ClientMessage {
+    ClientMessage::Join {
+        room: room.into(),
+        name: name.into(),
+        token: None,
+        resume: None,
+    }
+}
