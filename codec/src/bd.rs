@@ -124,9 +124,17 @@ fn check(rates: &[f64], quality: &[f64]) -> Result<(), BdError> {
     Ok(())
 }
 
-/// Average of `f2 − f1` over the common x range of two curves.
-fn average_gap(c1: Vec<(f64, f64)>, c2: Vec<(f64, f64)>) -> Result<f64, BdError> {
-    let (p1, p2) = (Pchip::new(c1)?, Pchip::new(c2)?);
+/// Checks both curves, maps each (rate, quality) point to (x, y) with `point`, and averages
+/// `test − anchor` over the common x range.
+fn average_gap(
+    anchor: (&[f64], &[f64]),
+    test: (&[f64], &[f64]),
+    point: fn(f64, f64) -> (f64, f64),
+) -> Result<f64, BdError> {
+    check(anchor.0, anchor.1)?;
+    check(test.0, test.1)?;
+    let curve = |(r, q): (&[f64], &[f64])| r.iter().zip(q).map(|(&r, &q)| point(r, q)).collect();
+    let (p1, p2) = (Pchip::new(curve(anchor))?, Pchip::new(curve(test))?);
     let lo = p1.x[0].max(p2.x[0]);
     let hi = p1.x[p1.x.len() - 1].min(p2.x[p2.x.len() - 1]);
     if hi <= lo {
@@ -143,12 +151,11 @@ pub fn bd_rate(
     test_rates: &[f64],
     test_quality: &[f64],
 ) -> Result<f64, BdError> {
-    check(anchor_rates, anchor_quality)?;
-    check(test_rates, test_quality)?;
-    let curve = |r: &[f64], q: &[f64]| q.iter().zip(r).map(|(&q, &r)| (q, r.log10())).collect();
+    // log10(rate) as a function of quality.
     let gap = average_gap(
-        curve(anchor_rates, anchor_quality),
-        curve(test_rates, test_quality),
+        (anchor_rates, anchor_quality),
+        (test_rates, test_quality),
+        |r, q| (q, r.log10()),
     )?;
     Ok((10f64.powf(gap) - 1.0) * 100.0)
 }
@@ -160,15 +167,13 @@ pub fn bd_psnr(
     test_rates: &[f64],
     test_quality: &[f64],
 ) -> Result<f64, BdError> {
-    check(anchor_rates, anchor_quality)?;
-    check(test_rates, test_quality)?;
-    let curve = |r: &[f64], q: &[f64]| r.iter().zip(q).map(|(&r, &q)| (r.log10(), q)).collect();
+    // Quality as a function of log10(rate).
     average_gap(
-        curve(anchor_rates, anchor_quality),
-        curve(test_rates, test_quality),
+        (anchor_rates, anchor_quality),
+        (test_rates, test_quality),
+        |r, q| (r.log10(), q),
     )
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -296,27 +296,17 @@ pub unsafe extern "C" fn rtvc_encoder_factory_query(
     power_efficient: *mut bool,
 ) -> rtvc_result {
     guard(|| {
-        if supported.is_null() || power_efficient.is_null() {
-            return Err(rtvc_result::RTVC_NULL_PARAMETER);
-        }
-        // SAFETY: handle table; the caller's strings.
-        let (f, format) = unsafe {
-            (
-                handles::get(Kind::EncoderFactory, factory)?,
-                format_arg(name, fmtp)?,
-            )
-        };
-        let mode = if scalability_mode.is_null() {
-            None
-        } else {
-            // SAFETY: non-NULL, NUL-terminated by the caller's promise.
-            Some(unsafe { crate::c_str(scalability_mode)? })
-        };
-        let s = f.factory.query_codec_support(&format, mode);
-        // SAFETY: checked non-NULL; the caller's outputs.
+        // SAFETY: handle table; the caller's strings and outputs, as promised above.
         unsafe {
-            write_out(supported, s.is_supported)?;
-            write_out(power_efficient, s.is_power_efficient)
+            let f = handles::get(Kind::EncoderFactory, factory)?;
+            crate::formats::query_out(
+                &f.factory,
+                name,
+                fmtp,
+                scalability_mode,
+                supported,
+                power_efficient,
+            )
         }
     })
 }

@@ -129,22 +129,49 @@ pub unsafe extern "C" fn rtvc_query_codec_support(
     power_efficient: *mut bool,
 ) -> rtvc_result {
     guard(|| {
-        if supported.is_null() || power_efficient.is_null() {
-            return Err(rtvc_result::RTVC_NULL_PARAMETER);
-        }
-        // SAFETY: the caller's strings.
-        let format = unsafe { format_arg(name, fmtp)? };
-        let mode = if scalability_mode.is_null() {
-            None
-        } else {
-            // SAFETY: non-NULL, NUL-terminated by the caller's promise.
-            Some(unsafe { c_str(scalability_mode)? })
-        };
-        let s = EncoderFactory::new(registry()).query_codec_support(&format, mode);
-        // SAFETY: checked non-NULL above; valid for writing by the caller's promise.
+        let factory = EncoderFactory::new(registry());
+        // SAFETY: the caller's strings and outputs, as promised above.
         unsafe {
-            write_out(supported, s.is_supported)?;
-            write_out(power_efficient, s.is_power_efficient)
+            query_out(
+                &factory,
+                name,
+                fmtp,
+                scalability_mode,
+                supported,
+                power_efficient,
+            )
         }
     })
+}
+
+/// `factory.query_codec_support` for C arguments: NULL outputs refused, the strings read
+/// (`scalability_mode` NULL: any), both answers written.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; outputs NULL or valid for writing.
+pub(crate) unsafe fn query_out(
+    factory: &EncoderFactory,
+    name: *const c_char,
+    fmtp: *const c_char,
+    scalability_mode: *const c_char,
+    supported: *mut bool,
+    power_efficient: *mut bool,
+) -> Result<(), rtvc_result> {
+    if supported.is_null() || power_efficient.is_null() {
+        return Err(rtvc_result::RTVC_NULL_PARAMETER);
+    }
+    // SAFETY: the caller's strings.
+    let format = unsafe { format_arg(name, fmtp)? };
+    let mode = if scalability_mode.is_null() {
+        None
+    } else {
+        // SAFETY: non-NULL, NUL-terminated by the caller's promise.
+        Some(unsafe { c_str(scalability_mode)? })
+    };
+    let s = factory.query_codec_support(&format, mode);
+    // SAFETY: checked non-NULL above; valid for writing by the caller's promise.
+    unsafe {
+        write_out(supported, s.is_supported)?;
+        write_out(power_efficient, s.is_power_efficient)
+    }
 }
