@@ -2,6 +2,10 @@
 //! same way `rtvc encode` does (time spent inside encode calls, ffmpeg-style PSNR of the decoded
 //! output, bitrate over the clip's duration).
 
+pub mod cost;
+pub mod heap;
+pub mod profile;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

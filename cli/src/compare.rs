@@ -9,6 +9,13 @@
 //! counts as the previous picture shown again, so skipping gains nothing. PSNR-Y is ffmpeg's
 //! (PSNR of the mean MSE), SSIM-Y ffmpeg's `ssim` filter's; BD-rates with PCHIP
 //! ([`rtvc_codec::bd`]).
+//!
+//! With `--content screen` rtvc's encoders that have a screen-content mode run a second time
+//! with [`ContentKind::Screen`] (libaom: `AV1E_SET_TUNE_CONTENT` screen and palette; openh264:
+//! `SCREEN_CONTENT_REAL_TIME`), as `<name>-screen`, each with its BD-rate against the same
+//! encoder in camera mode (`bd_rate_vs_camera`). rav1e has no screen mode; ffmpeg's encoders
+//! run as configured. `--encoders` keeps only the encoders named; a BD-rate whose anchor was
+//! left out is null.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use rtvc_codec::container::y4m::Y4mWriter;
+use rtvc_codec::encoder::ContentKind;
 use rtvc_codec::quality::{PsnrAccumulator, frame_ssim_y};
 use rtvc_codec::scale::Scaler;
 use rtvc_codec::{
@@ -51,6 +59,28 @@ pub struct CompareArgs {
     /// Draw the rate-distortion curves (PSNR-Y over kbps) to this SVG.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// What the clip shows: `screen` also runs rtvc's encoders in their screen-content mode
+    /// (as `<name>-screen`, with BD-rates against camera mode).
+    #[arg(long, value_parser = parse_content, default_value = "camera")]
+    pub content: ContentKind,
+    /// Only these encoders (default: all), e.g. rtvc-av1-libaom,rtvc-h264-openh264.
+    #[arg(long, value_delimiter = ',')]
+    pub encoders: Vec<String>,
+}
+
+fn parse_content(s: &str) -> Result<ContentKind, String> {
+    match s {
+        "camera" => Ok(ContentKind::Camera),
+        "screen" => Ok(ContentKind::Screen),
+        _ => Err(format!("invalid content {s:?} (camera or screen)")),
+    }
+}
+
+fn content_name(c: ContentKind) -> &'static str {
+    match c {
+        ContentKind::Camera => "camera",
+        ContentKind::Screen => "screen",
+    }
 }
 
 /// One encoder at one bitrate.
@@ -80,6 +110,8 @@ pub struct EncoderResult {
     pub bd_rate_vs_ffmpeg_libaom: Option<f64>,
     /// Against rtvc's own H.264 (openh264).
     pub bd_rate_vs_rtvc_h264: Option<f64>,
+    /// Screen-content rows: against the same encoder in camera mode.
+    pub bd_rate_vs_camera: Option<f64>,
     pub points: Vec<Point>,
 }
 
@@ -92,8 +124,13 @@ pub struct CompareReport {
     pub frames: u64,
     pub fps: f64,
     pub threads: u32,
+    /// `camera` or `screen` (`--content`).
+    pub content: &'static str,
     pub encoders: Vec<EncoderResult>,
 }
+
+/// A rate-distortion curve: its points' kbps and PSNR-Y.
+type Curve = (Vec<f64>, Vec<f64>);
 
 fn round(v: f64, d: i32) -> f64 {
     let p = 10f64.powi(d);
@@ -126,18 +163,66 @@ fn score(reference: &[Frame], shown: &[Option<Frame>]) -> Result<(f64, f64), Cli
     Ok((p, ssim / reference.len() as f64))
 }
 
+/// One of rtvc's encoders as `rtvc compare` runs it.
+struct RtvcEncoder {
+    name: &'static str,
+    backend: &'static str,
+    codec: CodecKind,
+    /// It has a screen-content mode ([`ContentKind::Screen`] changes its tools).
+    screen_mode: bool,
+}
+
+const RTVC: [RtvcEncoder; 3] = [
+    RtvcEncoder {
+        name: "rtvc-av1-libaom",
+        backend: "libaom",
+        codec: CodecKind::Av1,
+        screen_mode: true,
+    },
+    // rav1e has no screen-content tools (its backend ignores `ContentKind`).
+    RtvcEncoder {
+        name: "rtvc-av1-rav1e",
+        backend: "rav1e",
+        codec: CodecKind::Av1,
+        screen_mode: false,
+    },
+    RtvcEncoder {
+        name: "rtvc-h264-openh264",
+        backend: "openh264",
+        codec: CodecKind::H264,
+        screen_mode: true,
+    },
+];
+
+/// The name of an encoder's screen-content row.
+fn screen_name(name: &str) -> String {
+    format!("{name}-screen")
+}
+
+/// What every rtvc run shares.
+struct RtvcRun<'a> {
+    reference: &'a [Frame],
+    fps: f64,
+    threads: u32,
+}
+
 fn rtvc_point(
     encoder: &str,
     codec: CodecKind,
-    reference: &[Frame],
-    fps: f64,
+    content: ContentKind,
+    run: &RtvcRun<'_>,
     bps: u32,
-    threads: u32,
 ) -> Result<Point, CliError> {
+    let RtvcRun {
+        reference,
+        fps,
+        threads,
+    } = *run;
     let (w, h) = (reference[0].width(), reference[0].height());
     let registry = CodecRegistry::with_builtin();
     let mut cfg = EncoderConfig::new(codec, w, h, bps, fps);
     cfg.threads = Some(threads);
+    cfg.content = content;
     let mut enc = registry.create_encoder_named(encoder, &cfg)?;
     let mut dec = registry.create_decoder(codec, &DecoderConfig::default())?;
     let mut shown: Vec<Option<Frame>> = vec![None; reference.len()];
@@ -364,6 +449,18 @@ pub fn run(args: &CompareArgs) -> Result<CompareReport, CliError> {
             "--bitrates needs at least 2 rates (for BD-rates 4)".into(),
         ));
     }
+    let known: Vec<&str> = RTVC
+        .iter()
+        .map(|e| e.name)
+        .chain(FFMPEG.iter().map(|e| e.0))
+        .collect();
+    if let Some(bad) = args.encoders.iter().find(|n| !known.contains(&n.as_str())) {
+        return Err(CliError::Usage(format!(
+            "--encoders: unknown encoder {bad:?} (one of {})",
+            known.join(", ")
+        )));
+    }
+    let wanted = |name: &str| args.encoders.is_empty() || args.encoders.iter().any(|n| n == name);
     // The reference frames.
     let mut source = FrameSource::open(&args.clip, None)?;
     let fps = source.fps(None);
@@ -387,7 +484,8 @@ pub fn run(args: &CompareArgs) -> Result<CompareReport, CliError> {
     let work = std::env::temp_dir().join(format!("rtvc-compare-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| CliError::io(&work, e))?;
     let y4m = work.join("reference.y4m");
-    {
+    // ffmpeg's input (only ffmpeg reads it).
+    if FFMPEG.iter().any(|e| wanted(e.0)) {
         let file = std::fs::File::create(&y4m).map_err(|e| CliError::io(&y4m, e))?;
         let (num, den) = ((fps * 1000.0).round() as u32, 1000);
         let mut wr = Y4mWriter::new(std::io::BufWriter::new(file), w, h, num, den)?;
@@ -397,17 +495,31 @@ pub fn run(args: &CompareArgs) -> Result<CompareReport, CliError> {
         wr.finish()?;
     }
     let mut encoders = Vec::new();
-    for (name, encoder, codec) in [
-        ("rtvc-av1-libaom", "libaom", CodecKind::Av1),
-        ("rtvc-av1-rav1e", "rav1e", CodecKind::Av1),
-        ("rtvc-h264-openh264", "openh264", CodecKind::H264),
-    ] {
-        eprintln!("rtvc compare: {name}");
-        let points = ladder
-            .iter()
-            .map(|&b| rtvc_point(encoder, codec, &reference, fps, b, args.threads))
-            .collect::<Result<Vec<_>, _>>()?;
-        encoders.push(summarize(name, points, None));
+    let rtvc = RtvcRun {
+        reference: &reference,
+        fps,
+        threads: args.threads,
+    };
+    for e in RTVC.iter().filter(|e| wanted(e.name)) {
+        let mut runs = vec![(e.name.to_owned(), ContentKind::Camera)];
+        if args.content == ContentKind::Screen {
+            if e.screen_mode {
+                runs.push((screen_name(e.name), ContentKind::Screen));
+            } else {
+                eprintln!(
+                    "rtvc compare: {} has no screen-content mode (camera mode only)",
+                    e.name
+                );
+            }
+        }
+        for (name, content) in runs {
+            eprintln!("rtvc compare: {name}");
+            let points = ladder
+                .iter()
+                .map(|&b| rtvc_point(e.backend, e.codec, content, &rtvc, b))
+                .collect::<Result<Vec<_>, _>>()?;
+            encoders.push(summarize(&name, points, None));
+        }
     }
     let have_ffmpeg = Command::new("ffmpeg").arg("-version").output().is_ok();
     let run = FfmpegRun {
@@ -418,6 +530,9 @@ pub fn run(args: &CompareArgs) -> Result<CompareReport, CliError> {
         threads: args.threads,
     };
     for (name, encoder, options) in FFMPEG {
+        if !wanted(name) {
+            continue;
+        }
         if !have_ffmpeg || !ffmpeg_has(encoder) {
             encoders.push(summarize(
                 name,
@@ -448,13 +563,19 @@ pub fn run(args: &CompareArgs) -> Result<CompareReport, CliError> {
     let x264 = curve("ffmpeg-libx264");
     let aom = curve("ffmpeg-libaom");
     let h264 = curve("rtvc-h264-openh264");
+    // Each screen-content row's anchor: its encoder in camera mode.
+    let camera: Vec<(String, Option<Curve>)> = RTVC
+        .iter()
+        .filter(|e| e.screen_mode)
+        .map(|e| (screen_name(e.name), curve(e.name)))
+        .collect();
     for e in &mut encoders {
         if e.points.is_empty() {
             continue;
         }
         let r: Vec<f64> = e.points.iter().map(|p| p.kbps).collect();
         let q: Vec<f64> = e.points.iter().map(|p| p.psnr_y).collect();
-        let bd = |anchor: &Option<(Vec<f64>, Vec<f64>)>| {
+        let bd = |anchor: &Option<Curve>| {
             anchor.as_ref().and_then(|(ar, aq)| {
                 rtvc_codec::bd::bd_rate(ar, aq, &r, &q)
                     .ok()
@@ -464,6 +585,9 @@ pub fn run(args: &CompareArgs) -> Result<CompareReport, CliError> {
         e.bd_rate_vs_x264 = bd(&x264);
         e.bd_rate_vs_ffmpeg_libaom = bd(&aom);
         e.bd_rate_vs_rtvc_h264 = bd(&h264);
+        if let Some((_, anchor)) = camera.iter().find(|(screen, _)| *screen == e.name) {
+            e.bd_rate_vs_camera = bd(anchor);
+        }
     }
     let report = CompareReport {
         clip: args.clip.clone(),
@@ -472,6 +596,7 @@ pub fn run(args: &CompareArgs) -> Result<CompareReport, CliError> {
         frames: reference.len() as u64,
         fps: round(fps, 3),
         threads: args.threads,
+        content: content_name(args.content),
         encoders,
     };
     if let Some(path) = &args.plot {
@@ -494,6 +619,7 @@ fn summarize(name: &str, points: Vec<Point>, unavailable: Option<String>) -> Enc
         bd_rate_vs_x264: None,
         bd_rate_vs_ffmpeg_libaom: None,
         bd_rate_vs_rtvc_h264: None,
+        bd_rate_vs_camera: None,
         points,
     }
 }
@@ -562,21 +688,29 @@ fn plot(r: &CompareReport, path: &Path) -> Result<(), CliError> {
 /// Prints the report as a table.
 pub fn print(r: &CompareReport) {
     println!(
-        "{} at {}x{}, {} frames, {} threads",
-        r.clip, r.width, r.height, r.frames, r.threads
+        "{} at {}x{}, {} frames, {} threads, {} content",
+        r.clip, r.width, r.height, r.frames, r.threads, r.content
     );
     println!(
-        "{:<20} {:>8} {:>6} {:>8} {:>8} {:>8} {:>10} {:>12}",
-        "encoder", "fps", "delay", "kbps", "PSNR-Y", "SSIM", "BD vs x264", "BD vs libaom"
+        "{:<26} {:>8} {:>6} {:>8} {:>8} {:>8} {:>10} {:>12} {:>12}",
+        "encoder",
+        "fps",
+        "delay",
+        "kbps",
+        "PSNR-Y",
+        "SSIM",
+        "BD vs x264",
+        "BD vs libaom",
+        "BD vs camera"
     );
     let bd = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:+.1} %"));
     for e in &r.encoders {
         if let Some(why) = &e.unavailable {
-            println!("{:<20} {why}", e.name);
+            println!("{:<26} {why}", e.name);
             continue;
         }
         println!(
-            "{:<20} {:>8.1} {:>6} {:>8.1} {:>8.3} {:>8.5} {:>10} {:>12}",
+            "{:<26} {:>8.1} {:>6} {:>8.1} {:>8.3} {:>8.5} {:>10} {:>12} {:>12}",
             e.name,
             e.fps,
             e.frame_delay,
@@ -584,7 +718,8 @@ pub fn print(r: &CompareReport) {
             e.psnr_y,
             e.ssim,
             bd(e.bd_rate_vs_x264),
-            bd(e.bd_rate_vs_ffmpeg_libaom)
+            bd(e.bd_rate_vs_ffmpeg_libaom),
+            bd(e.bd_rate_vs_camera)
         );
     }
 }

@@ -1,5 +1,6 @@
 //! `rtvc`: the command-line front door to the rtvc codec layer.
 
+mod bench;
 mod call;
 mod compare;
 mod conformance;
@@ -52,6 +53,9 @@ enum Command {
     /// rtvc's encoders against ffmpeg's (libx264, libaom, SVT-AV1) on the same frames over a
     /// bitrate ladder: speed, delay, rate accuracy, PSNR-Y, SSIM, BD-rates.
     Compare(compare::CompareArgs),
+    /// What each device class can do: per call mode the policy's pick, encode/decode times and
+    /// heap measured here, and the headroom estimated through the class's declared speed.
+    Bench(bench::BenchArgs),
     /// Print a token that lets its holder join one room of `rtvc serve --secret`.
     Token(serve::TokenArgs),
 }
@@ -123,6 +127,16 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Rc(args) => rc::run(&args)?,
         Command::Serve(args) => serve::serve(&args)?,
         Command::Token(args) => serve::token(&args)?,
+        Command::Bench(args) => {
+            let report = bench::run(&args)?;
+            if args.json {
+                print_json(&report)?;
+            } else if args.markdown {
+                bench::print_markdown(&report);
+            } else {
+                bench::print(&report);
+            }
+        }
         Command::Compare(args) => {
             let report = compare::run(&args)?;
             if args.json {

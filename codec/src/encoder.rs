@@ -43,6 +43,11 @@ pub const MAX_BITRATE_BPS: u32 = 100_000_000;
 pub const FRAMERATE_RANGE: (f64, f64) = (1.0, 240.0);
 /// Largest thread count accepted.
 pub const MAX_THREADS: u32 = 64;
+/// Slowest speed preset [`EncoderConfig::speed`] takes: below it neither backend is real-time
+/// at any size that matters.
+pub const MIN_SPEED: u8 = 5;
+/// Fastest speed preset (libaom realtime's `cpu-used` 11; rav1e stops at 10).
+pub const MAX_SPEED: u8 = 11;
 /// Most temporal layers an encoder offers.
 pub const MAX_TEMPORAL_LAYERS: u8 = 3;
 
@@ -131,6 +136,11 @@ pub struct EncoderConfig {
     /// the frame rate. The pattern is [`temporal_layer_of`]; libaom also signals each frame's
     /// layer in its OBU extension headers. rav1e has none.
     pub temporal_layers: u8,
+    /// The backend's speed preset, overriding its choice by frame size: libaom's `cpu-used`
+    /// (realtime 5..=11; higher is faster with fewer tools), rav1e's speed preset (5..=10).
+    /// openh264 has none and ignores it. `None` (the default) lets the backend choose by
+    /// resolution — for libaom the table in [`crate::av1::aom`], measured per size.
+    pub speed: Option<u8>,
     /// The encoder's own rate-control buffer (libaom's `rc_buf_*`). The default is libwebrtc's
     /// 600 / 600 / 1000 ms; under [`crate::rate::RateController`] use
     /// [`RateBuffer::UNDER_CONTROLLER`] (see [`crate::rate::configure_encoder`]). Only libaom
@@ -165,6 +175,7 @@ impl EncoderConfig {
             timing: FrameTiming::default(),
             max_nal_bytes: None,
             temporal_layers: 1,
+            speed: None,
         }
     }
 
@@ -198,6 +209,15 @@ impl EncoderConfig {
             && !(1..=1024).contains(&c)
         {
             return Err(ConfigError::out_of_range("cores", c, "1..=1024"));
+        }
+        if let Some(s) = self.speed
+            && !(MIN_SPEED..=MAX_SPEED).contains(&s)
+        {
+            return Err(ConfigError::out_of_range(
+                "speed",
+                s,
+                format!("{MIN_SPEED}..={MAX_SPEED}"),
+            ));
         }
         self.frame_size_caps.validate()?;
         self.rate_buffer.validate()?;

@@ -94,6 +94,9 @@ pub fn info() -> EncoderInfo {
     }
 }
 
+/// rav1e's fastest speed preset, the default here.
+const MAX_PRESET: u8 = 10;
+
 fn new_context(
     config: &EncoderConfig,
     size: (u32, u32),
@@ -101,7 +104,8 @@ fn new_context(
     framerate: f64,
     color: ColorSpace,
 ) -> Result<Context<u8>, Error> {
-    let mut enc = RaConfig::with_speed_preset(10);
+    let preset = config.speed.unwrap_or(MAX_PRESET);
+    let mut enc = RaConfig::with_speed_preset(preset);
     enc.width = size.0 as usize;
     enc.height = size.1 as usize;
     enc.bit_depth = 8;
@@ -125,7 +129,7 @@ fn new_context(
     let fps_milli = (framerate * 1000.0).round().max(1.0) as u64;
     enc.time_base = Rational::new(1000, fps_milli);
     enc.low_latency = true;
-    enc.speed_settings = SpeedSettings::from_preset(10);
+    enc.speed_settings = SpeedSettings::from_preset(preset);
     enc.speed_settings.rdo_lookahead_frames = 1;
     enc.quantizer = 255;
     enc.bitrate = i32::try_from(bitrate_bps).unwrap_or(i32::MAX);
@@ -174,6 +178,17 @@ impl Rav1eEncoder {
                 value: config.codec.to_string(),
                 backend: NAME,
                 reason: "rav1e encodes AV1 only",
+            }
+            .into());
+        }
+        if let Some(s) = config.speed
+            && s > MAX_PRESET
+        {
+            return Err(ConfigError::Unsupported {
+                field: "speed",
+                value: s.to_string(),
+                backend: NAME,
+                reason: "rav1e's speed presets stop at 10",
             }
             .into());
         }

@@ -10,7 +10,7 @@
 //! | timestamps | [`EncoderConfig::timing`]: by default the frame's capture time as pts (90 kHz like RTP, relative to the context's first frame), duration 1/frame rate, so libaom derives its frame rate from the real gaps (libwebrtc passes the RTP timestamp the same way); under the rate controller one nominal interval per frame ([`FrameTiming::Nominal`], measured better there). A timestamp that does not increase is refused ([`crate::FrameError::TimestampNotIncreasing`]) before libaom sees it |
 //! | keyframes | only on request (`kf_mode` disabled, `AOM_EFLAG_FORCE_KF`) |
 //! | tools | aq-mode 3 (cyclic refresh), CDEF on, no TPL, no delta-q, no order hints |
-//! | speed | 10 from 640x360 up; 9 below that; 8 at 320x180 and smaller |
+//! | speed | by size and threads ([`EncoderConfig::speed`] overrides): 7 up to 320x180, 8 up to 640x360, 9 up to 1280x720 with 2+ threads, else 10 (measured: see `speed_for`) |
 //! | threads | by resolution and cores (see [`EncoderConfig::threads_for`]), row-MT on, 2^n tile columns for n threads |
 //! | frame dropping | `rc_dropframe_thresh = 30` when [`EncoderConfig::frame_dropping`]; with [`EncoderConfig::drop_overshoot`] post-encode drop on (`AV1E_SET_POSTENCODE_DROP_RTC`), `rc_dropframe_thresh = 1` if frame dropping is off, at most 100 ms of consecutive drops |
 //! | bitrate change | `aom_codec_enc_config_set`, live, no keyframe |
@@ -47,13 +47,24 @@ const TIMEBASE_DEN: c_int = 90_000;
 const QP_MIN: c_uint = 10;
 const QP_MAX: c_uint = 56;
 
-/// Speed (`cpu-used`) for a frame size: 10 for 360p and up (where the cycles go), a little slower
-/// — better compression — on small frames that are cheap anyway.
-fn speed_for(width: u32, height: u32) -> c_int {
+/// Speed (`cpu-used`) for a frame size and thread count: the slowest speed (best compression)
+/// that keeps a wide real-time margin here, measured with `aom-speed` (`benches/src/bin`) on the
+/// talking-head clip, 150 frames, 2 threads; PSNR-Y gain over speed 10 at the middle of each
+/// size's ladder and encode-time ratio:
+///
+/// | size | speed | gain | time | why not slower |
+/// |---|---|---|---|---|
+/// | ≤ 320x180 | 7 | +0.9 dB | 1.5× (≈ 1 ms) | 6: +1.8 dB but 5× |
+/// | ≤ 640x360 | 8 | +0.3 dB | 1.3× | 7: +0.06 dB more for 15 % more time; 6: 3.5× |
+/// | ≤ 1280x720 | 9 with 2+ threads, else 10 | +0.1 dB | 1.2× | 8: 1.4×, p99 near the 33 ms interval |
+/// | larger | 10 | — | — | 6–9 gain ≤ 0.1 dB |
+fn speed_for(width: u32, height: u32, threads: u32) -> c_int {
     let px = width as u64 * height as u64;
     if px <= 320 * 180 {
+        7
+    } else if px <= 640 * 360 {
         8
-    } else if px < 640 * 360 {
+    } else if px <= 1280 * 720 && threads >= 2 {
         9
     } else {
         10
@@ -181,7 +192,7 @@ impl AomEncoder {
         };
         let screen = self.config.content == ContentKind::Screen;
         let settings: [(raw::ControlId, c_int); 11] = [
-            (aom::AOME_SET_CPUUSED, speed_for(w, h)),
+            (aom::AOME_SET_CPUUSED, self.speed(w, h)),
             (aom::AV1E_SET_AQ_MODE, 3),
             (aom::AV1E_SET_ENABLE_CDEF, 1),
             (aom::AV1E_SET_ENABLE_TPL_MODEL, 0),
@@ -302,7 +313,7 @@ impl AomEncoder {
             cfg.g_h = height;
             if self.ctx.apply_config().is_ok() {
                 self.ctx
-                    .control(aom::AOME_SET_CPUUSED, speed_for(width, height))?;
+                    .control(aom::AOME_SET_CPUUSED, self.speed(width, height))?;
                 return self.apply_layers();
             }
         }
@@ -310,6 +321,14 @@ impl AomEncoder {
         // refused: start over with room for this size.
         self.max_size = (self.max_size.0.max(width), self.max_size.1.max(height));
         self.init()
+    }
+
+    /// The speed for a frame size: the configured one, else [`speed_for`].
+    fn speed(&self, width: u32, height: u32) -> c_int {
+        let threads = self.config.threads_for(width, height);
+        self.config
+            .speed
+            .map_or_else(|| speed_for(width, height, threads), c_int::from)
     }
 
     /// The current target bitrate (bits/s) and frame rate.
