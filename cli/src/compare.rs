@@ -346,12 +346,17 @@ fn ffmpeg_point(
         .args(options)
         .args(["-b:v", &rate, "-threads", &threads.to_string()])
         .arg(&out)
-        .status()
+        // SVT-AV1 prints its banner to stderr whatever ffmpeg's log level: keep it for errors.
+        .output()
         .map_err(|e| CliError::Usage(format!("ffmpeg: {e}")))?;
     let wall = t0.elapsed();
-    if !status.success() {
+    if !status.status.success() {
+        let err = String::from_utf8_lossy(&status.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(5).collect();
         return Err(CliError::Check(format!(
-            "ffmpeg {encoder} failed ({status})"
+            "ffmpeg {encoder} failed ({}): {}",
+            status.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
         )));
     }
     let bytes = ffprobe_video_bytes(&out)?;

@@ -30,12 +30,15 @@ use std::time::Duration;
 use rtvc_codec::CodecKind;
 
 /// Per-frame cost on the reference machine (2 cores, 2 threads), milliseconds of wall time, as
-/// measured with `make perf` / `rtvc encode` / `rtvc decode` on the talking-head clip (README):
+/// measured with `make perf` / `rtvc encode` / `rtvc decode` on the talking-head clip (README);
+/// AV1 encode at 360p and 180p re-measured with `rtvc bench` (p50) after libaom's speed table
+/// moved to slower, better-compressing speeds there. The decode figures are `rtvc decode`'s
+/// (with output), above `rtvc bench`'s decode-call times: kept as the conservative side.
 /// (codec, height, encode ms, decode ms).
 pub const COSTS: [(CodecKind, u32, f64, f64); 6] = [
     (CodecKind::Av1, 720, 8.6, 3.3),
-    (CodecKind::Av1, 360, 2.2, 1.0),
-    (CodecKind::Av1, 180, 0.7, 0.35),
+    (CodecKind::Av1, 360, 2.4, 1.0),
+    (CodecKind::Av1, 180, 1.0, 0.35),
     (CodecKind::H264, 720, 2.7, 3.5),
     (CodecKind::H264, 360, 0.75, 1.0),
     (CodecKind::H264, 180, 0.25, 0.35),
