@@ -18,7 +18,7 @@ pub struct Timing {
     pub p50_ms: f64,
     /// 99th percentile wall time per call, ms.
     pub p99_ms: f64,
-    /// CPU time of all the process's threads per frame, ms (10 ms ticks over the whole run).
+    /// CPU time of all the process's threads per frame, ms (over the whole run).
     pub cpu_ms: f64,
 }
 

@@ -115,8 +115,8 @@ pub struct ModeReport {
     pub cpu_ms_per_interval_estimate: f64,
     /// The device's CPU budget per frame interval (cores × budget share × interval), ms.
     pub budget_ms_per_interval: f64,
-    /// Budget over need (≥ 1 fits): an estimate.
-    pub headroom_estimate: f64,
+    /// Budget over need (≥ 1 fits): an estimate; `None` when everything is in hardware.
+    pub headroom_estimate: Option<f64>,
     /// The p99 encode time on the device (this machine's over the speed factor) is under the
     /// frame interval: an estimate. Always true with a hardware encoder.
     pub realtime_estimate: bool,
@@ -380,14 +380,7 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, CliError> {
                 decode_ms_p50: c.decode.p50_ms,
                 cpu_ms_per_interval_estimate: round(need, 2),
                 budget_ms_per_interval: round(budget, 2),
-                headroom_estimate: round(
-                    if need > 0.0 {
-                        budget / need
-                    } else {
-                        f64::INFINITY
-                    },
-                    2,
-                ),
+                headroom_estimate: (need > 0.0).then(|| round(budget / need, 2)),
                 realtime_estimate: hw_encode || c.encode.p99_ms / speed < interval,
                 encoder_heap_mib: mib(c.encoder_heap_bytes),
                 decoder_heap_mib: mib(c.decoder_heap_bytes),
@@ -414,12 +407,8 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, CliError> {
     })
 }
 
-fn headroom(h: f64) -> String {
-    if h.is_infinite() {
-        "∞ (all hardware)".into()
-    } else {
-        format!("{h:.1}×")
-    }
+fn headroom(h: Option<f64>) -> String {
+    h.map_or("∞ (all hardware)".into(), |h| format!("{h:.1}×"))
 }
 
 fn opt_mib(v: Option<f64>) -> String {
@@ -434,7 +423,7 @@ fn rows(r: &BenchReport) -> Vec<[String; 9]> {
                 m.software
                     .iter()
                     .find(|s| s.codec == codec)
-                    .map_or("–".into(), |s| headroom(s.headroom_estimate))
+                    .map_or("–".into(), |s| headroom(Some(s.headroom_estimate)))
             };
             let hw = m.path == "hardware";
             out.push([

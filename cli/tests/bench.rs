@@ -140,3 +140,43 @@ fn bad_arguments_are_clear_errors() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_profile_file_of_ones_own() {
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/profiles/laptop.toml"),
+    )
+    .expect("shipped profile");
+    // A slower laptop with one core for video and a 30 % budget.
+    let mine = shipped
+        .replace("name = \"laptop\"", "name = \"old-laptop\"")
+        .replace("cores = 2", "cores = 1")
+        .replace("cpu_budget = 0.5", "cpu_budget = 0.3");
+    let path = std::env::temp_dir().join(format!("rtvc-bench-{}.toml", std::process::id()));
+    std::fs::write(&path, mine).expect("write");
+    let out = bench(&[
+        "--profile",
+        path.to_str().expect("utf-8 path"),
+        "--clip",
+        "synthetic:320x180",
+        "--frames",
+        "12",
+        "--json",
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let p = &r["profiles"][0];
+    assert_eq!(p["name"], "old-laptop");
+    assert_eq!(p["threads"], 1, "measured with the profile's one core");
+    for m in p["modes"].as_array().expect("modes") {
+        // One core at 30 % of the frame interval.
+        let want = 1000.0 / m["fps"].as_f64().expect("fps") * 0.3;
+        let budget = m["budget_ms_per_interval"].as_f64().expect("budget");
+        assert!((budget - want).abs() < 0.02, "{budget} vs {want}");
+    }
+}
