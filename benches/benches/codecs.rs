@@ -141,10 +141,7 @@ criterion_group! {
     // 28 benchmarks of ~6 s (criterion takes at least 10 iterations: rav1e at 720p, ~0.15 s a
     // frame, needs ~2 s of them) plus ~30 s of loading and encoding streams: about 3.5 minutes on
     // 2 cores. `--warm-up-time` / `--measurement-time` on the command line override these.
-    config = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
+    config = common::criterion(10, Duration::from_secs(5));
     targets = codecs
 }
 criterion_main!(benches);

@@ -162,10 +162,7 @@ criterion_group! {
     name = benches;
     // ~3 s per benchmark, 16 benchmarks: about a minute. `--warm-up-time` / `--measurement-time`
     // on the command line override these.
-    config = Criterion::default()
-        .sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2));
+    config = common::criterion(30, Duration::from_secs(2));
     targets = convert, scale, y4m_read
 }
 criterion_main!(benches);

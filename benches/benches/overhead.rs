@@ -311,9 +311,7 @@ criterion_group! {
     name = benches;
     // 8 benchmarks of ~3 s plus a few seconds of loading and encoding: well under a minute.
     // `--warm-up-time` / `--measurement-time` on the command line override these.
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2));
+    config = common::criterion(100, Duration::from_secs(2));
     targets = rate, adapter
 }
 criterion_main!(benches);

@@ -250,10 +250,7 @@ criterion_group! {
     name = benches;
     // 15 benchmarks of ~6 s plus ~20 s of loading and encoding streams: about 2 minutes on
     // 2 cores. `--warm-up-time` / `--measurement-time` on the command line override these.
-    config = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
+    config = common::criterion(10, Duration::from_secs(5));
     targets = pipeline, mesh
 }
 criterion_main!(benches);

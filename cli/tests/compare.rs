@@ -8,29 +8,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
-#[test]
-fn compares_every_encoder_on_the_same_frames() {
-    if !rtvc_testkit::shared::require_tool("compare", "ffmpeg") {
-        return;
-    }
-    let plot = std::env::temp_dir().join(format!("rtvc-compare-{}.svg", std::process::id()));
+/// Runs `rtvc compare` with `args`; its JSON report and the encoders' names in order.
+fn compare_json(args: &[&std::ffi::OsStr]) -> (Value, Vec<String>) {
     let out = Command::new(env!("CARGO_BIN_EXE_rtvc"))
-        .args([
-            "compare",
-            "--clip",
-            "synthetic:320x180",
-            "--resolution",
-            "320x180",
-        ])
-        .args([
-            "--bitrates",
-            "150k,300k,600k,1200k",
-            "--frames",
-            "30",
-            "--json",
-            "--plot",
-        ])
-        .arg(&plot)
+        .arg("compare")
+        .args(args)
         .output()
         .expect("runs");
     assert!(
@@ -39,12 +21,39 @@ fn compares_every_encoder_on_the_same_frames() {
         String::from_utf8_lossy(&out.stderr)
     );
     let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names = r["encoders"]
+        .as_array()
+        .expect("encoders")
+        .iter()
+        .map(|e| e["name"].as_str().expect("name").to_string())
+        .collect();
+    (r, names)
+}
+
+#[test]
+fn compares_every_encoder_on_the_same_frames() {
+    if !rtvc_testkit::shared::require_tool("compare", "ffmpeg") {
+        return;
+    }
+    let plot = std::env::temp_dir().join(format!("rtvc-compare-{}.svg", std::process::id()));
+    let mut args = [
+        "--clip",
+        "synthetic:320x180",
+        "--resolution",
+        "320x180",
+        "--bitrates",
+        "150k,300k,600k,1200k",
+        "--frames",
+        "30",
+        "--json",
+        "--plot",
+    ]
+    .map(std::ffi::OsStr::new)
+    .to_vec();
+    args.push(plot.as_os_str());
+    let (r, names) = compare_json(&args);
     assert_eq!(r["content"], "camera");
     let encoders = r["encoders"].as_array().expect("encoders");
-    let names: Vec<&str> = encoders
-        .iter()
-        .map(|e| e["name"].as_str().expect("name"))
-        .collect();
     assert_eq!(
         names,
         [
@@ -140,28 +149,26 @@ fn screen_mode_against_camera_mode_on_a_screen_recording() {
     let header = bytes.iter().position(|&b| b == b'\n').expect("header") + 1;
     assert!(bytes.starts_with(b"YUV4MPEG2 W640 H360 F30:1"));
     assert_eq!(bytes.len(), header + 45 * (6 + 640 * 360 * 3 / 2));
-    let out = Command::new(env!("CARGO_BIN_EXE_rtvc"))
-        .args(["compare", "--clip"])
-        .arg(&clip)
-        .args(["--resolution", "640x360", "--bitrates", "150k,300k,600k"])
-        .args(["--content", "screen"])
-        .args(["--encoders", "rtvc-av1-libaom,rtvc-h264-openh264", "--json"])
-        .output()
-        .expect("runs");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut args = vec![std::ffi::OsStr::new("--clip"), clip.as_os_str()];
+    args.extend(
+        [
+            "--resolution",
+            "640x360",
+            "--bitrates",
+            "150k,300k,600k",
+            "--content",
+            "screen",
+            "--encoders",
+            "rtvc-av1-libaom,rtvc-h264-openh264",
+            "--json",
+        ]
+        .map(std::ffi::OsStr::new),
     );
-    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (r, names) = compare_json(&args);
+    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(r["content"], "screen");
     assert_eq!(r["frames"], 45);
     let encoders = r["encoders"].as_array().expect("encoders");
-    let names: Vec<&str> = encoders
-        .iter()
-        .map(|e| e["name"].as_str().expect("name"))
-        .collect();
     // Only the encoders asked for, each followed by its screen-content run.
     assert_eq!(
         names,

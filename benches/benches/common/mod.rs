@@ -10,6 +10,7 @@
 
 use std::rc::Rc;
 use std::sync::Once;
+use std::time::Duration;
 
 use rtvc_benches::load_clip;
 use rtvc_codec::synthetic::SyntheticScene;
@@ -250,4 +251,14 @@ impl Incoming {
         self.n += 1;
         p
     }
+}
+
+/// Criterion's settings for a bench file: `samples` samples, 1 s of warm-up, `measure` of
+/// measurement per benchmark (`--warm-up-time` / `--measurement-time` on the command line
+/// override them).
+pub fn criterion(samples: usize, measure: Duration) -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(samples)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(measure)
 }
