@@ -31,9 +31,11 @@ test: bootstrap
 	@echo "== the WebRTC adapter without str0m (factories only) =="
 	$(CARGO) check -q -p rtvc-webrtc --no-default-features
 
-# Criterion benchmarks (frame plumbing, per-frame encode/decode).
+# Criterion benchmarks (conversion, scaling, encode/decode per size and threads, pipeline, mesh
+# step, rate-control and adapter overhead; ~13 min), then their table (ms per frame and per MP).
 bench: bootstrap
 	$(CARGO) bench -p rtvc-benches
+	scripts/bench-table
 
 # The performance report in the README: direct libaom vs our wrapper, same frames, same run.
 perf: build

@@ -10,7 +10,7 @@
 //! | timestamps | [`EncoderConfig::timing`]: by default the frame's capture time as pts (90 kHz like RTP, relative to the context's first frame), duration 1/frame rate, so libaom derives its frame rate from the real gaps (libwebrtc passes the RTP timestamp the same way); under the rate controller one nominal interval per frame ([`FrameTiming::Nominal`], measured better there). A timestamp that does not increase is refused ([`crate::FrameError::TimestampNotIncreasing`]) before libaom sees it |
 //! | keyframes | only on request (`kf_mode` disabled, `AOM_EFLAG_FORCE_KF`) |
 //! | tools | aq-mode 3 (cyclic refresh), CDEF on, no TPL, no delta-q, no order hints |
-//! | speed | by size and threads ([`EncoderConfig::speed`] overrides): 7 up to 320x180, 8 up to 1280x720 (9 there with one thread), 10 above (measured: see `speed_for`) |
+//! | speed | by size ([`EncoderConfig::speed`] overrides): 7 up to 320x180, 8 up to 640x360, 10 above (measured: see `speed_for`) |
 //! | threads | by resolution and cores (see [`EncoderConfig::threads_for`]), row-MT on, 2^n tile columns for n threads |
 //! | frame dropping | `rc_dropframe_thresh = 30` when [`EncoderConfig::frame_dropping`]; with [`EncoderConfig::drop_overshoot`] post-encode drop on (`AV1E_SET_POSTENCODE_DROP_RTC`), `rc_dropframe_thresh = 1` if frame dropping is off, at most 100 ms of consecutive drops |
 //! | bitrate change | `aom_codec_enc_config_set`, live, no keyframe |
@@ -47,27 +47,23 @@ const TIMEBASE_DEN: c_int = 90_000;
 const QP_MIN: c_uint = 10;
 const QP_MAX: c_uint = 56;
 
-/// Speed (`cpu-used`) for a frame size and thread count: the slowest speed (best compression)
-/// that stays cheap here, measured with `aom-speed` (`benches/src/bin`) on the talking-head clip
-/// scaled to each size, 150 frames, 2 threads, best of 3, quiet machine. PSNR-Y gain over speed
-/// 10 in the middle of each size's ladder (60/120/240k, 200/400/800k, 0.6/1.2/2.4M) and the
-/// encode-time ratio:
+/// Speed (`cpu-used`) for a frame size: the slowest speed (best compression) that stays cheap
+/// here and pays off in calls, measured with `aom-speed` (`benches/src/bin`) on the talking-head
+/// clip scaled to each size, 150 frames, 2 threads, best of 3, quiet machine. PSNR-Y gain over
+/// speed 10 in the middle of each size's ladder (60/120/240k, 200/400/800k, 0.6/1.2/2.4M) and
+/// the encode-time ratio:
 ///
 /// | size | speed | gain | time | why not slower |
 /// |---|---|---|---|---|
 /// | ≤ 320x180 | 7 | +0.9 dB | 1.5× (≈ 1 ms a frame) | 6: +1.8 dB but 5× |
 /// | ≤ 640x360 | 8 | +0.3 dB | 1.16× | 7: +0.06 dB more for 1.31×; 6: 4.2× |
-/// | ≤ 1280x720, 2+ threads | 8 | +0.2 dB | ≈ 1.05× (p99 11 ms) | 7: +0.06 dB more for 1.15× |
-/// | ≤ 1280x720, 1 thread | 9 | +0.1 dB | ≈ 1.1× | keeps the p99 of one core well inside 33 ms |
-/// | larger | 10 | — | — | 6–9 gain ≤ 0.1 dB there |
-fn speed_for(width: u32, height: u32, threads: u32) -> c_int {
+/// | larger | 10 | — | — | 720p: 8 gains 0.2 dB alone, but under the call's rate controller (`scripts/rc-table`, 9 runs) PSNR-Y −0.24 dB, the same on screen, worse 1 s accuracy on the step trace; 1080p: 6–9 gain ≤ 0.1 dB |
+fn speed_for(width: u32, height: u32) -> c_int {
     let px = width as u64 * height as u64;
     if px <= 320 * 180 {
         7
     } else if px <= 640 * 360 {
         8
-    } else if px <= 1280 * 720 {
-        if threads >= 2 { 8 } else { 9 }
     } else {
         10
     }
@@ -327,10 +323,9 @@ impl AomEncoder {
 
     /// The speed for a frame size: the configured one, else [`speed_for`].
     fn speed(&self, width: u32, height: u32) -> c_int {
-        let threads = self.config.threads_for(width, height);
         self.config
             .speed
-            .map_or_else(|| speed_for(width, height, threads), c_int::from)
+            .map_or_else(|| speed_for(width, height), c_int::from)
     }
 
     /// The current target bitrate (bits/s) and frame rate.
