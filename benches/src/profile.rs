@@ -61,10 +61,15 @@ pub struct Mode {
 }
 
 impl Mode {
-    /// The 16:9 frame size of `height` (even width).
+    /// The mode's 16:9 frame size.
     pub fn size(&self) -> (u32, u32) {
-        ((self.height * 16 / 9 + 1) & !1, self.height)
+        size_16_9(self.height)
     }
+}
+
+/// The 16:9 frame size of `height` (even width).
+pub fn size_16_9(height: u32) -> (u32, u32) {
+    ((height * 16 / 9 + 1) & !1, height)
 }
 
 /// A device class.

@@ -17,7 +17,7 @@ use std::io::IsTerminal;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rtvc_benches::cost::{Cost, measure};
-use rtvc_benches::profile::{Mode, Profile};
+use rtvc_benches::profile::{Mode, Profile, size_16_9};
 use rtvc_codec::scale::Scaler;
 use rtvc_codec::{CodecKind, Frame};
 use rtvc_webrtc::policy::{CodecPath, Decision};
@@ -225,10 +225,6 @@ fn frames_at(
         .collect()
 }
 
-fn size_of(height: u32) -> (u32, u32) {
-    ((height * 16 / 9 + 1) & !1, height)
-}
-
 /// Runs the benchmark.
 pub fn run(args: &BenchArgs) -> Result<BenchReport, CliError> {
     if !(10..=10_000).contains(&args.frames) {
@@ -309,7 +305,7 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, CliError> {
         bar.set_message(format!(
             "{codec} {height}p{fps} {kbps} kbps, {threads} threads"
         ));
-        let frames = frames_at(&source, size_of(height), f64::from(fps), &mut scaler)?;
+        let frames = frames_at(&source, size_16_9(height), f64::from(fps), &mut scaler)?;
         let cost = measure(codec, &frames, f64::from(fps), kbps * 1000, threads)?;
         costs.insert(*key, cost);
         bar.inc(1);
@@ -360,7 +356,7 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, CliError> {
                     }
                 })
                 .collect();
-            let (w, h) = size_of(d.height);
+            let (w, h) = size_16_9(d.height);
             mode_reports.push(ModeReport {
                 mode: m.name.clone(),
                 remote_streams: m.remote_streams,
